@@ -1,0 +1,262 @@
+import type { Database } from 'bun:sqlite';
+
+export type CommandKind =
+  | 'pause'
+  | 'resume'
+  | 'cancel'
+  | 'remove'
+  | 'limit'
+  | 'connections'
+  | 'refresh'
+  | 'wake';
+
+export interface CommandRow {
+  id: number;
+  jobId: number | null;
+  kind: CommandKind;
+  arg: Record<string, unknown>;
+  createdAt: number;
+  doneAt: number | null;
+  error: string | null;
+}
+
+interface RawCommand {
+  id: number;
+  job_id: number | null;
+  kind: CommandKind;
+  arg_json: string;
+  created_at: number;
+  done_at: number | null;
+  error: string | null;
+}
+
+const toCommand = (r: RawCommand): CommandRow => ({
+  id: r.id,
+  jobId: r.job_id,
+  kind: r.kind,
+  arg: JSON.parse(r.arg_json) as Record<string, unknown>,
+  createdAt: r.created_at,
+  doneAt: r.done_at,
+  error: r.error,
+});
+
+/** The `commands` table: requests from other processes to the running engine. */
+export class CommandsRepo {
+  constructor(private readonly db: Database) {}
+
+  enqueue(kind: CommandKind, jobId: number | null, arg: Record<string, unknown> = {}): number {
+    const row = this.db
+      .query('INSERT INTO commands (job_id, kind, arg_json, created_at) VALUES (?, ?, ?, ?) RETURNING id')
+      .get(jobId, kind, JSON.stringify(arg), Date.now()) as { id: number };
+    return row.id;
+  }
+
+  pending(): CommandRow[] {
+    return (this.db.query('SELECT * FROM commands WHERE done_at IS NULL ORDER BY id').all() as RawCommand[]).map(
+      toCommand,
+    );
+  }
+
+  get(id: number): CommandRow | null {
+    const raw = this.db.query('SELECT * FROM commands WHERE id = ?').get(id) as RawCommand | null;
+    return raw ? toCommand(raw) : null;
+  }
+
+  markDone(id: number, error: string | null = null): void {
+    this.db.query('UPDATE commands SET done_at = ?, error = ? WHERE id = ?').run(Date.now(), error, id);
+  }
+
+  /** Drops handled commands older than `olderThanMs`. */
+  prune(olderThanMs: number): void {
+    this.db.query('DELETE FROM commands WHERE done_at IS NOT NULL AND done_at < ?').run(Date.now() - olderThanMs);
+  }
+}
+
+export interface EngineLockRow {
+  pid: number;
+  hostname: string;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** The `engine_lock` table: at most one engine runs jobs on a DB. */
+export class EngineLockRepo {
+  constructor(private readonly db: Database) {}
+
+  get(): EngineLockRow | null {
+    const r = this.db.query('SELECT * FROM engine_lock WHERE id = 1').get() as {
+      pid: number;
+      hostname: string;
+      started_at: number;
+      heartbeat_at: number;
+    } | null;
+    return r ? { pid: r.pid, hostname: r.hostname, startedAt: r.started_at, heartbeatAt: r.heartbeat_at } : null;
+  }
+
+  /**
+   * Takes the lock unless `isHolderAlive` says the current holder still runs. Atomic: done in
+   * one IMMEDIATE transaction so two engines starting together cannot both win.
+   * Returns null on success, else the live holder.
+   */
+  tryAcquire(pid: number, hostname: string, isHolderAlive: (lock: EngineLockRow) => boolean): EngineLockRow | null {
+    return this.db.transaction(() => {
+      const holder = this.get();
+      if (holder && holder.pid !== pid && isHolderAlive(holder)) return holder;
+      const now = Date.now();
+      this.db
+        .query(
+          `INSERT INTO engine_lock (id, pid, hostname, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname,
+             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+        )
+        .run(pid, hostname, now, now);
+      return null;
+    }).immediate();
+  }
+
+  heartbeat(pid: number): void {
+    this.db.query('UPDATE engine_lock SET heartbeat_at = ? WHERE id = 1 AND pid = ?').run(Date.now(), pid);
+  }
+
+  release(pid: number): void {
+    this.db.query('DELETE FROM engine_lock WHERE id = 1 AND pid = ?').run(pid);
+  }
+}
+
+export interface EventRow {
+  id: number;
+  jobId: number | null;
+  at: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** The `events` table: the engine's facts, for `status` and attached TUIs. */
+export class EventsRepo {
+  constructor(private readonly db: Database) {}
+
+  append(jobId: number | null, type: string, data: Record<string, unknown>, at = Date.now()): number {
+    const row = this.db
+      .query('INSERT INTO events (job_id, at, type, data_json) VALUES (?, ?, ?, ?) RETURNING id')
+      .get(jobId, at, type, JSON.stringify(data)) as { id: number };
+    return row.id;
+  }
+
+  since(afterId: number, limit = 500): EventRow[] {
+    return (
+      this.db.query('SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as {
+        id: number;
+        job_id: number | null;
+        at: number;
+        type: string;
+        data_json: string;
+      }[]
+    ).map((r) => ({ id: r.id, jobId: r.job_id, at: r.at, type: r.type, data: JSON.parse(r.data_json) }));
+  }
+
+  lastId(): number {
+    return (this.db.query('SELECT COALESCE(MAX(id), 0) AS id FROM events').get() as { id: number }).id;
+  }
+
+  forJob(jobId: number, limit = 20): EventRow[] {
+    return (
+      this.db.query('SELECT * FROM events WHERE job_id = ? ORDER BY id DESC LIMIT ?').all(jobId, limit) as {
+        id: number;
+        job_id: number | null;
+        at: number;
+        type: string;
+        data_json: string;
+      }[]
+    )
+      .map((r) => ({ id: r.id, jobId: r.job_id, at: r.at, type: r.type, data: JSON.parse(r.data_json) }))
+      .reverse();
+  }
+
+  /** Keeps the newest `keep` events. */
+  trim(keep = 5000): void {
+    this.db.query('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(keep);
+  }
+}
+
+export interface LiveRow {
+  jobId: number;
+  rateBytesPerSec: number;
+  connections: number;
+  segments: unknown[];
+  updatedAt: number;
+}
+
+/** The `live` table: per-job rate and segment status written by the running engine. */
+export class LiveRepo {
+  constructor(private readonly db: Database) {}
+
+  put(row: LiveRow): void {
+    this.db
+      .query(
+        `INSERT INTO live (job_id, rate_bytes_per_sec, connections, segments_json, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (job_id) DO UPDATE SET rate_bytes_per_sec = excluded.rate_bytes_per_sec,
+           connections = excluded.connections, segments_json = excluded.segments_json, updated_at = excluded.updated_at`,
+      )
+      .run(row.jobId, row.rateBytesPerSec, row.connections, JSON.stringify(row.segments), row.updatedAt);
+  }
+
+  all(): LiveRow[] {
+    return (
+      this.db.query('SELECT * FROM live').all() as {
+        job_id: number;
+        rate_bytes_per_sec: number;
+        connections: number;
+        segments_json: string;
+        updated_at: number;
+      }[]
+    ).map((r) => ({
+      jobId: r.job_id,
+      rateBytesPerSec: r.rate_bytes_per_sec,
+      connections: r.connections,
+      segments: JSON.parse(r.segments_json) as unknown[],
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  delete(jobId: number): void {
+    this.db.query('DELETE FROM live WHERE job_id = ?').run(jobId);
+  }
+
+  clear(): void {
+    this.db.run('DELETE FROM live');
+  }
+}
+
+export interface HostRow {
+  host: string;
+  bestConnections: number;
+  results: { connections: number; bytesPerSec: number }[];
+  measuredAt: number;
+}
+
+/** The `hosts` table: measured best connection counts (`ddm bench`). */
+export class HostsRepo {
+  constructor(private readonly db: Database) {}
+
+  get(host: string): HostRow | null {
+    const r = this.db.query('SELECT * FROM hosts WHERE host = ?').get(host) as {
+      host: string;
+      best_connections: number;
+      results_json: string;
+      measured_at: number;
+    } | null;
+    return r
+      ? { host: r.host, bestConnections: r.best_connections, results: JSON.parse(r.results_json), measuredAt: r.measured_at }
+      : null;
+  }
+
+  put(row: HostRow): void {
+    this.db
+      .query(
+        `INSERT INTO hosts (host, best_connections, results_json, measured_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (host) DO UPDATE SET best_connections = excluded.best_connections,
+           results_json = excluded.results_json, measured_at = excluded.measured_at`,
+      )
+      .run(row.host, row.bestConnections, JSON.stringify(row.results), row.measuredAt);
+  }
+}

@@ -1,0 +1,237 @@
+import type { Database } from 'bun:sqlite';
+
+export type JobStateName =
+  | 'queued'
+  | 'probing'
+  | 'downloading'
+  | 'paused'
+  | 'verifying'
+  | 'completed'
+  | 'failed'
+  | 'canceled';
+
+/** Per-job request and behaviour settings, stored as JSON. Secrets only when the user opted in. */
+export interface JobSettings {
+  headers?: Record<string, string>;
+  /** Header names whose values were not stored (credentials); a later process must get them again. */
+  withheldHeaders?: string[];
+  /** The user named the file (-o): never rename it from Content-Disposition. */
+  isFileNameFixed?: boolean;
+  overwrite?: 'rename' | 'overwrite' | 'fail';
+  /** Request to re-issue for a fresh signed URL (the pre-redirect URL and its headers). */
+  originalUrl?: string;
+  /** HAR or curl import: where the request came from. */
+  source?: 'url' | 'har' | 'curl';
+  /** Cookie header values scoped per origin, only with --remember-cookies. */
+  cookies?: { name: string; value: string; domain: string; path: string; secure: boolean; hostOnly: boolean }[];
+  needsCookies?: boolean;
+  restarts?: number;
+}
+
+export interface JobRow {
+  id: number;
+  url: string;
+  finalUrl: string | null;
+  dir: string;
+  fileName: string;
+  sizeBytes: number | null;
+  etag: string | null;
+  lastModified: string | null;
+  acceptsRanges: boolean | null;
+  state: JobStateName;
+  errorCode: string | null;
+  errorMessage: string | null;
+  why: string | null;
+  connections: number;
+  settings: JobSettings;
+  checksum: string | null;
+  priority: number;
+  queuePos: number;
+  limitBytesPerSec: number | null;
+  isResumable: boolean;
+  /** ddm created the `.part`/final file of this job (so `remove --delete-files` may delete it). */
+  hasCreatedFile: boolean;
+  createdAt: number;
+  updatedAt: number;
+  completedAt: number | null;
+}
+
+interface RawJob {
+  id: number;
+  url: string;
+  final_url: string | null;
+  dir: string;
+  file_name: string;
+  size_bytes: number | null;
+  etag: string | null;
+  last_modified: string | null;
+  accepts_ranges: number | null;
+  state: JobStateName;
+  error_code: string | null;
+  error_message: string | null;
+  why: string | null;
+  connections: number;
+  settings_json: string;
+  checksum: string | null;
+  priority: number;
+  queue_pos: number;
+  limit_bytes_per_sec: number | null;
+  is_resumable: number;
+  created_file: number;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+function toRow(raw: RawJob): JobRow {
+  return {
+    id: raw.id,
+    url: raw.url,
+    finalUrl: raw.final_url,
+    dir: raw.dir,
+    fileName: raw.file_name,
+    sizeBytes: raw.size_bytes,
+    etag: raw.etag,
+    lastModified: raw.last_modified,
+    acceptsRanges: raw.accepts_ranges === null ? null : raw.accepts_ranges === 1,
+    state: raw.state,
+    errorCode: raw.error_code,
+    errorMessage: raw.error_message,
+    why: raw.why,
+    connections: raw.connections,
+    settings: JSON.parse(raw.settings_json) as JobSettings,
+    checksum: raw.checksum,
+    priority: raw.priority,
+    queuePos: raw.queue_pos,
+    limitBytesPerSec: raw.limit_bytes_per_sec,
+    isResumable: raw.is_resumable === 1,
+    hasCreatedFile: raw.created_file === 1,
+    createdAt: raw.created_at,
+    updatedAt: raw.updated_at,
+    completedAt: raw.completed_at,
+  };
+}
+
+export interface NewJob {
+  url: string;
+  dir: string;
+  fileName: string;
+  connections: number;
+  settings?: JobSettings;
+  checksum?: string | null;
+  priority?: number;
+  limitBytesPerSec?: number | null;
+  state?: JobStateName;
+}
+
+/** Columns a caller may change, in camelCase. */
+export type JobPatch = Partial<Omit<JobRow, 'id' | 'createdAt' | 'updatedAt'>>;
+
+const COLUMN: Record<keyof JobPatch, string> = {
+  url: 'url',
+  finalUrl: 'final_url',
+  dir: 'dir',
+  fileName: 'file_name',
+  sizeBytes: 'size_bytes',
+  etag: 'etag',
+  lastModified: 'last_modified',
+  acceptsRanges: 'accepts_ranges',
+  state: 'state',
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  why: 'why',
+  connections: 'connections',
+  settings: 'settings_json',
+  checksum: 'checksum',
+  priority: 'priority',
+  queuePos: 'queue_pos',
+  limitBytesPerSec: 'limit_bytes_per_sec',
+  isResumable: 'is_resumable',
+  hasCreatedFile: 'created_file',
+  completedAt: 'completed_at',
+};
+
+function toSql(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value === 'object') return JSON.stringify(value);
+  return value as string | number;
+}
+
+/** The `jobs` table. */
+export class JobsRepo {
+  constructor(private readonly db: Database) {}
+
+  insert(job: NewJob, now = Date.now()): JobRow {
+    const maxPos = this.db.query('SELECT COALESCE(MAX(queue_pos), 0) AS p FROM jobs').get() as { p: number };
+    const raw = this.db
+      .query(
+        `INSERT INTO jobs (url, dir, file_name, state, connections, settings_json, checksum, priority,
+           queue_pos, limit_bytes_per_sec, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      )
+      .get(
+        job.url,
+        job.dir,
+        job.fileName,
+        job.state ?? 'queued',
+        job.connections,
+        JSON.stringify(job.settings ?? {}),
+        job.checksum ?? null,
+        job.priority ?? 0,
+        maxPos.p + 1,
+        job.limitBytesPerSec ?? null,
+        now,
+        now,
+      ) as RawJob;
+    return toRow(raw);
+  }
+
+  get(id: number): JobRow | null {
+    const raw = this.db.query('SELECT * FROM jobs WHERE id = ?').get(id) as RawJob | null;
+    return raw ? toRow(raw) : null;
+  }
+
+  /** All jobs in queue order: priority (high first), then queue position (old first). */
+  list(): JobRow[] {
+    return (this.db.query('SELECT * FROM jobs ORDER BY priority DESC, queue_pos ASC').all() as RawJob[]).map(toRow);
+  }
+
+  listByState(states: readonly JobStateName[]): JobRow[] {
+    const marks = states.map(() => '?').join(',');
+    return (
+      this.db
+        .query(`SELECT * FROM jobs WHERE state IN (${marks}) ORDER BY priority DESC, queue_pos ASC`)
+        .all(...states) as RawJob[]
+    ).map(toRow);
+  }
+
+  update(id: number, patch: JobPatch, now = Date.now()): void {
+    const keys = Object.keys(patch) as (keyof JobPatch)[];
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${COLUMN[k]} = ?`).join(', ');
+    const values = keys.map((k) => toSql(patch[k]));
+    this.db.query(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...values, now, id);
+  }
+
+  /** Moves a job to the front or the back of its priority class. */
+  move(id: number, where: 'top' | 'bottom'): void {
+    const sql =
+      where === 'top'
+        ? 'SELECT COALESCE(MIN(queue_pos), 0) - 1 AS p FROM jobs'
+        : 'SELECT COALESCE(MAX(queue_pos), 0) + 1 AS p FROM jobs';
+    const { p } = this.db.query(sql).get() as { p: number };
+    this.db.query('UPDATE jobs SET queue_pos = ? WHERE id = ?').run(p, id);
+  }
+
+  delete(id: number): void {
+    this.db.query('DELETE FROM jobs WHERE id = ?').run(id);
+  }
+
+  /** Final paths (dir + name) of jobs that have not ended in `canceled`/`failed`... i.e. every job. */
+  targetPaths(): { id: number; dir: string; fileName: string }[] {
+    return (
+      this.db.query('SELECT id, dir, file_name FROM jobs').all() as { id: number; dir: string; file_name: string }[]
+    ).map((r) => ({ id: r.id, dir: r.dir, fileName: r.file_name }));
+  }
+}

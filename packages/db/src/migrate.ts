@@ -1,0 +1,51 @@
+import type { Database } from 'bun:sqlite';
+import { DbError } from './errors.ts';
+import { migration0001 } from './migrations/0001-jobs-and-segments.ts';
+import { migration0002 } from './migrations/0002-control-and-queue.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Statically imported so the compiled binary carries them. */
+export const migrations: readonly Migration[] = [migration0001, migration0002];
+
+export const LATEST_VERSION = migrations.length;
+
+/** Version recorded in `schema_version`; 0 for an empty DB. */
+export function schemaVersion(db: Database): number {
+  db.run(
+    'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
+  const row = db.query('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+/**
+ * Applies the pending migrations up to `target` in one transaction.
+ * @throws DbError ERR_DB_TOO_NEW when the DB was written by a newer ddm.
+ */
+export function migrate(db: Database, target: number = LATEST_VERSION, path = 'database'): number {
+  const current = schemaVersion(db);
+  if (current > LATEST_VERSION) {
+    throw new DbError(
+      `Database schema version ${current} is newer than this ddm supports (${LATEST_VERSION}); upgrade ddm: ${path}`,
+      'ERR_DB_TOO_NEW',
+    );
+  }
+  const pending = migrations.filter((m) => m.version > current && m.version <= target);
+  if (pending.length === 0) return current;
+  db.transaction(() => {
+    for (const m of pending) {
+      db.run(m.sql);
+      db.query('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+    }
+  })();
+  return target;
+}
