@@ -1,14 +1,6 @@
 import type { Database } from 'bun:sqlite';
 
-export type CommandKind =
-  | 'pause'
-  | 'resume'
-  | 'cancel'
-  | 'remove'
-  | 'limit'
-  | 'connections'
-  | 'refresh'
-  | 'wake';
+export type CommandKind = 'pause' | 'resume' | 'cancel' | 'remove' | 'limit' | 'connections' | 'refresh' | 'wake';
 
 export interface CommandRow {
   id: number;
@@ -99,19 +91,21 @@ export class EngineLockRepo {
    * Returns null on success, else the live holder.
    */
   tryAcquire(pid: number, hostname: string, isHolderAlive: (lock: EngineLockRow) => boolean): EngineLockRow | null {
-    return this.db.transaction(() => {
-      const holder = this.get();
-      if (holder && holder.pid !== pid && isHolderAlive(holder)) return holder;
-      const now = Date.now();
-      this.db
-        .query(
-          `INSERT INTO engine_lock (id, pid, hostname, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?)
+    return this.db
+      .transaction(() => {
+        const holder = this.get();
+        if (holder && holder.pid !== pid && isHolderAlive(holder)) return holder;
+        const now = Date.now();
+        this.db
+          .query(
+            `INSERT INTO engine_lock (id, pid, hostname, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname,
              started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
-        )
-        .run(pid, hostname, now, now);
-      return null;
-    }).immediate();
+          )
+          .run(pid, hostname, now, now);
+        return null;
+      })
+      .immediate();
   }
 
   heartbeat(pid: number): void {
@@ -246,7 +240,12 @@ export class HostsRepo {
       measured_at: number;
     } | null;
     return r
-      ? { host: r.host, bestConnections: r.best_connections, results: JSON.parse(r.results_json), measuredAt: r.measured_at }
+      ? {
+          host: r.host,
+          bestConnections: r.best_connections,
+          results: JSON.parse(r.results_json),
+          measuredAt: r.measured_at,
+        }
       : null;
   }
 

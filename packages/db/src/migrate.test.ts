@@ -43,7 +43,9 @@ describe('migrations', () => {
     const path = join(t.dir, 'ddm.db');
     openDb(path).close();
     const raw = new Database(path);
-    raw.query('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(LATEST_VERSION + 1, 'x', 0);
+    raw
+      .query('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(LATEST_VERSION + 1, 'x', 0);
     raw.close();
     expect(() => openDb(path)).toThrow(DbError);
     try {

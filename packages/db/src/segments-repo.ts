@@ -24,16 +24,16 @@ export class SegmentsRepo {
   constructor(private readonly db: Database) {}
 
   list(jobId: number): SegmentRow[] {
-    return (
-      this.db.query('SELECT * FROM segments WHERE job_id = ? ORDER BY start').all(jobId) as RawSegment[]
-    ).map((r) => ({
-      jobId: r.job_id,
-      index: r.idx,
-      start: r.start,
-      end: r.end,
-      writtenBytes: r.written_bytes,
-      splitFrom: r.split_from,
-    }));
+    return (this.db.query('SELECT * FROM segments WHERE job_id = ? ORDER BY start').all(jobId) as RawSegment[]).map(
+      (r) => ({
+        jobId: r.job_id,
+        index: r.idx,
+        start: r.start,
+        end: r.end,
+        writtenBytes: r.written_bytes,
+        splitFrom: r.split_from,
+      }),
+    );
   }
 
   /** Replaces every segment of a job (a new plan or a restart). */

@@ -1,0 +1,124 @@
+/** Everything a command needs: paths, config, logger, DB, and an engine factory. */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type ConfigFlags,
+  createLogger,
+  type DdmConfig,
+  type DdmPaths,
+  defaultNetrcPath,
+  Engine,
+  type EngineSettings,
+  ensureDirs,
+  ensurePrivateFile,
+  expandHome,
+  homeDirFrom,
+  type LoadedConfig,
+  type Logger,
+  loadConfig,
+  parseNetrc,
+  resolvePaths,
+} from '@ddm/core';
+import { openDb, type Repos, reposFor } from '@ddm/db';
+
+export interface GlobalFlags {
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  proxy?: string;
+  netrcFile?: string;
+}
+
+export interface Context {
+  paths: DdmPaths;
+  loaded: LoadedConfig;
+  config: DdmConfig;
+  settings: EngineSettings;
+  log: Logger;
+  repos: Repos;
+  env: Record<string, string | undefined>;
+  flags: GlobalFlags;
+  createEngine(): Engine;
+  close(): void;
+}
+
+export function settingsFromConfig(config: DdmConfig): EngineSettings {
+  return {
+    connections: config.connections,
+    maxConnectionsPerJob: config.maxConnections,
+    maxConnectionsPerHost: config.maxConnectionsPerHost,
+    maxConnectionsGlobal: config.maxConnectionsGlobal,
+    parallelJobs: config.jobs,
+    minSplitBytes: config.minSplitSize,
+    retryAttempts: config.retry.attempts,
+    retryBaseDelayMs: config.retry.baseDelayMs,
+    retryMaxDelayMs: config.retry.maxDelayMs,
+    connectTimeoutMs: config.timeouts.connectMs,
+    lowSpeedBytesPerSec: config.timeouts.lowSpeedBytesPerSec,
+    lowSpeedTimeMs: config.timeouts.lowSpeedTimeMs > 0 ? config.timeouts.lowSpeedTimeMs : Number.POSITIVE_INFINITY,
+    maxBytesPerSec: config.maxBytesPerSec > 0 ? config.maxBytesPerSec : null,
+    segmentBufferBytes: config.segmentBufferBytes,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    overwrite: config.overwrite,
+    fileAllocation: config.fileAllocation,
+    userAgent: config.userAgent,
+    proxy: config.proxy === '' ? null : config.proxy,
+    slowConnectionRatio: 0.3,
+    slowConnectionMs: 1500,
+  };
+}
+
+/** Only loads the config (for `config` subcommands and early validation). */
+export function loadContextConfig(
+  configFlags: ConfigFlags,
+  env = process.env,
+): { paths: DdmPaths; loaded: LoadedConfig } {
+  const paths = resolvePaths(env);
+  const loaded = loadConfig({ file: paths.configFile, env, flags: configFlags });
+  return { paths, loaded };
+}
+
+export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): Context {
+  const env = process.env;
+  const { paths, loaded } = loadContextConfig(
+    { ...configFlags, ...(flags.verbose ? { logLevel: 'debug' as const } : {}) },
+    env,
+  );
+  ensureDirs(paths);
+  const config = loaded.config;
+  const log = createLogger({ file: paths.logFile, level: config.logLevel, maxBytes: config.logMaxBytes });
+  const repos = reposFor(openDb(paths.dbFile));
+  ensurePrivateFile(paths.dbFile);
+  const settings = settingsFromConfig(config);
+  const netrcPath = flags.netrcFile ? resolve(flags.netrcFile) : defaultNetrcPath(env);
+  const netrc = existsSync(netrcPath) ? parseNetrc(readFileSync(netrcPath, 'utf8')) : [];
+  return {
+    paths,
+    loaded,
+    config,
+    settings,
+    log,
+    repos,
+    env,
+    flags,
+    createEngine: () =>
+      new Engine({
+        repos,
+        settings,
+        log,
+        env,
+        flagProxy: flags.proxy,
+        netrc,
+        hooks: { onComplete: config.onComplete || undefined, onError: config.onError || undefined },
+      }),
+    close: () => repos.db.close(),
+  };
+}
+
+/** The directory downloads go to: `-d`, else `download_dir`, else the working directory. */
+export function downloadDir(ctx: Context, dirFlag: string | undefined): string {
+  const home = homeDirFrom(ctx.env);
+  if (dirFlag) return resolve(expandHome(String(dirFlag), home));
+  if (ctx.config.downloadDir) return resolve(expandHome(ctx.config.downloadDir, home));
+  return process.cwd();
+}

@@ -1,0 +1,76 @@
+/** Runs (or waits for) jobs in the foreground with a progress display. Shared by get, run, wait, demo. */
+import { type Engine, type JobSnapshot, type RunSummary, runningEngine, snapshotFromDb } from '@ddm/core';
+import type { Context } from './context.ts';
+import { createProgressPrinter, type Output } from './output.ts';
+
+export interface ForegroundResult {
+  jobs: JobSnapshot[];
+  isInterrupted: boolean;
+}
+
+const FINAL = ['completed', 'failed', 'canceled'];
+
+/** Runs an engine in this process (or, if one already runs on the DB, waits for it). */
+export async function runInForeground(
+  ctx: Context,
+  out: Output,
+  options: { jobIds?: number[]; isWatching?: boolean; engine?: Engine } = {},
+): Promise<ForegroundResult> {
+  const other = runningEngine(ctx.repos);
+  if (other && options.jobIds) {
+    out.note(
+      `ddm engine pid ${other.pid} is running on this database; it will download job(s) ${options.jobIds.join(', ')}`,
+    );
+    return waitForJobs(ctx, out, options.jobIds);
+  }
+  const engine = options.engine ?? ctx.createEngine();
+  const printer = createProgressPrinter(out);
+  let isInterrupted = false;
+  const onSignal = () => {
+    isInterrupted = true;
+    engine.stop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const timer = setInterval(() => printer.update(engine.snapshot().jobs), 500);
+  let summary: RunSummary;
+  try {
+    summary = await engine.run({ isWatching: options.isWatching, jobIds: options.jobIds });
+  } finally {
+    clearInterval(timer);
+    printer.done();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+  }
+  const ids = options.jobIds ?? [...summary.completed, ...summary.failed, ...summary.interrupted];
+  const snapshot = engine.snapshot();
+  return { jobs: snapshot.jobs.filter((j) => ids.includes(j.id)), isInterrupted };
+}
+
+/** Polls the DB until every job is final (or paused), printing progress. */
+export async function waitForJobs(ctx: Context, out: Output, jobIds: number[]): Promise<ForegroundResult> {
+  const printer = createProgressPrinter(out);
+  let isInterrupted = false;
+  const onSignal = () => {
+    isInterrupted = true;
+  };
+  process.on('SIGINT', onSignal);
+  try {
+    for (;;) {
+      const jobs = snapshotFromDb(ctx.repos).jobs.filter((j) => jobIds.includes(j.id));
+      printer.update(jobs);
+      const isDone = jobs.length < jobIds.length || jobs.every((j) => FINAL.includes(j.state) || j.state === 'paused');
+      const isStranded =
+        !runningEngine(ctx.repos) && jobs.some((j) => !FINAL.includes(j.state) && j.state !== 'paused');
+      if (isDone || isInterrupted || isStranded) {
+        printer.done();
+        return { jobs, isInterrupted };
+      }
+      await Bun.sleep(250);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env bun
+import { DdmError, parseRate } from '@ddm/core';
+/**
+ * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
+ * with cac, runs a command, and is the only place that turns errors into exit codes and text.
+ */
+import { cac } from 'cac';
+import { addCommand } from './commands/add.ts';
+import { checksumCommand } from './commands/checksum.ts';
+import { completionCommand } from './commands/completion.ts';
+import { configCommand } from './commands/config.ts';
+import { controlCommand, limitCommand, moveCommand, removeCommand } from './commands/control.ts';
+import { demoCommand } from './commands/demo.ts';
+import { getCommand } from './commands/get.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+import { tuiCommand } from './commands/tui.ts';
+import { waitCommand } from './commands/wait.ts';
+import { openContext } from './context.ts';
+import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
+import { asList } from './job-options.ts';
+import { createOutput, type Output } from './output.ts';
+
+export const VERSION = '0.1.0';
+
+// biome-ignore lint/suspicious/noExplicitAny: cac hands over untyped flag bags; each command validates its own.
+type Flags = Record<string, any>;
+
+function configFlagsFrom(flags: Flags) {
+  const cf: Record<string, unknown> = {};
+  if (flags.jobs !== undefined) cf.jobs = Number(flags.jobs);
+  if (flags.proxy !== undefined) cf.proxy = String(flags.proxy);
+  if (flags.limit !== undefined && flags.isGlobalLimit) cf.maxBytesPerSec = parseRate(String(flags.limit)) ?? 0;
+  if (flags.maxPerHost !== undefined) cf.maxConnectionsPerHost = Number(flags.maxPerHost);
+  return cf;
+}
+
+async function withContext(
+  flags: Flags,
+  fn: (ctx: ReturnType<typeof openContext>, out: Output) => Promise<ExitCode>,
+): Promise<ExitCode> {
+  const out = createOutput(flags);
+  const ctx = openContext(flags, configFlagsFrom(flags));
+  try {
+    return await fn(ctx, out);
+  } finally {
+    ctx.close();
+  }
+}
+
+const JOB_OPTIONS: [string, string][] = [
+  ['-d, --dir <dir>', 'Directory to save into (default: download_dir, else the current directory)'],
+  ['-o, --output <name>', 'File name (default: from Content-Disposition or the URL)'],
+  ['-c, --connections <n>', 'Connections for this job (default: config "connections", 8)'],
+  ['-H, --header <header>', 'Extra request header "Name: value" (repeatable)'],
+  ['--checksum <algo:hex>', 'Verify after download: sha256:<hex>, sha1, sha512 or md5'],
+  ['--limit <rate>', 'Speed limit for this job, e.g. 2M or 500K'],
+  ['--priority <n>', 'Higher runs first (default 0)'],
+  ['--overwrite', 'Replace an existing file instead of saving as "name (1).ext"'],
+];
+
+export function buildCli(setExit: (code: ExitCode) => void) {
+  const cli = cac('ddm');
+  cli.option('--json', 'Machine-readable output');
+  cli.option('-q, --quiet', 'Print only results and errors');
+  cli.option('-v, --verbose', 'Log at debug level');
+  cli.option('--proxy <url>', 'Proxy for HTTP(S) requests ("" disables HTTP_PROXY/HTTPS_PROXY)');
+  cli.option('--netrc-file <file>', 'Credentials file (default ~/.netrc)');
+
+  const run = (p: Promise<ExitCode>) => p.then(setExit);
+
+  const get = cli.command(
+    'get <url>',
+    'Download one URL now, in the foreground; exit 0 only when complete and verified',
+  );
+  for (const [f, d] of JOB_OPTIONS) get.option(f, d);
+  get
+    .example('ddm get https://example.com/big.iso -c 16 -d ~/Downloads')
+    .example('ddm get https://example.com/a.zip --checksum sha256:9f86d0...')
+    .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => getCommand(ctx, out, url, flags))));
+
+  const add = cli.command('add [...urls]', 'Queue downloads and print their job ids (run them with ddm run)');
+  for (const [f, d] of JOB_OPTIONS) add.option(f, d);
+  add
+    .example('ddm add https://example.com/a.iso https://example.com/b.iso --priority 5')
+    .example('ddm add https://example.com/a.iso --json   # {"ids":[1]}')
+    .action((urls: string[], flags: Flags) =>
+      run(withContext(flags, (ctx, out) => addCommand(ctx, out, asList(urls), flags))),
+    );
+
+  cli
+    .command('run', 'Run queued and interrupted jobs until none is left; exit 1 if any failed')
+    .option('--watch', 'Stay up and pick up jobs queued later (daemon mode)')
+    .option('--jobs <n>', 'Jobs downloading at once (config "jobs", 3)')
+    .option('--limit <rate>', 'Global speed limit, e.g. 10M (config "max_bytes_per_sec")')
+    .option('--max-per-host <n>', 'Connections per host across all jobs (config "max_connections_per_host")')
+    .example('ddm run --jobs 4 --limit 10M')
+    .example('ddm run --watch &   # then: ddm add <url>')
+    .action((flags: Flags) =>
+      run(withContext({ ...flags, isGlobalLimit: true }, (ctx, out) => runCommand(ctx, out, flags))),
+    );
+
+  cli
+    .command(
+      'status [id]',
+      'Show jobs: state, size, done, rate, ETA, connections, file, error; with an id, why and recent events',
+    )
+    .example('ddm status')
+    .example('ddm status 3 --json')
+    .action((id: string | undefined, flags: Flags) =>
+      run(withContext(flags, (ctx, out) => statusCommand(ctx, out, id))),
+    );
+
+  for (const kind of ['pause', 'resume'] as const) {
+    cli
+      .command(
+        `${kind} [id]`,
+        kind === 'pause'
+          ? 'Pause a job (or --all): stops its traffic within a second, keeps its progress'
+          : 'Resume a paused, failed or canceled job (or --all) from its checkpoint',
+      )
+      .option('--all', 'Every job')
+      .example(`ddm ${kind} 3`)
+      .example(`ddm ${kind} --all`)
+      .action((id: string | undefined, flags: Flags) =>
+        run(withContext(flags, (ctx, out) => controlCommand(ctx, out, kind, id, flags))),
+      );
+  }
+  cli
+    .command('cancel <id>', 'Cancel a job; its .part file stays until ddm remove --delete-files')
+    .example('ddm cancel 3')
+    .action((id: string, flags: Flags) =>
+      run(withContext(flags, (ctx, out) => controlCommand(ctx, out, 'cancel', id, {}))),
+    );
+  cli
+    .command('remove <id>', 'Remove a job from the list (stopping it first)')
+    .option('--delete-files', 'Also delete the files this job created (.part, or the finished file)')
+    .example('ddm remove 3 --delete-files')
+    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => removeCommand(ctx, out, id, flags))));
+  cli
+    .command(
+      'limit [...args]',
+      'Set a speed limit while running: ddm limit <id> <rate|off> or ddm limit --global <rate|off>',
+    )
+    .option('--global', 'The global limit of the running engine')
+    .example('ddm limit 3 2M')
+    .example('ddm limit --global off')
+    .action((args: string[], flags: Flags) =>
+      run(withContext(flags, (ctx, out) => limitCommand(ctx, out, args, flags))),
+    );
+  cli
+    .command('move <id>', 'Move a job to the top or bottom of the queue (within its priority)')
+    .option('--top', 'Run it next')
+    .option('--bottom', 'Run it last')
+    .example('ddm move 7 --top')
+    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => moveCommand(ctx, out, id, flags))));
+  cli
+    .command('wait [...ids]', 'Block until these jobs end; exit with their outcome (0 when all completed)')
+    .example('ddm wait $(ddm add https://example.com/a.iso)')
+    .action((ids: string[], flags: Flags) => run(withContext(flags, (ctx, out) => waitCommand(ctx, out, ids))));
+  cli
+    .command('tui', 'Full-screen dashboard with a live segment heatmap; attaches to a running engine')
+    .example('ddm tui')
+    .action((flags: Flags) => run(withContext(flags, (ctx, out) => tuiCommand(ctx, out))));
+  cli
+    .command('demo', 'Download synthetic files from a built-in local server (no internet needed)')
+    .option('--headless', 'Print progress lines instead of opening the dashboard')
+    .option('-d, --dir <dir>', 'Where to save the demo files (default: a temp dir)')
+    .example('ddm demo --headless')
+    .action((flags: Flags) => run(withContext(flags, (ctx, out) => demoCommand(ctx, out, flags))));
+  cli
+    .command('checksum <file>', 'Print a file hash')
+    .option('--algo <algo>', 'sha256 (default), sha1, sha512 or md5')
+    .example('ddm checksum ubuntu.iso --algo sha256')
+    .action((file: string, flags: Flags) => run(checksumCommand(createOutput(flags), file, flags)));
+  cli
+    .command('config [action] [...args]', 'Config file: ddm config path | show | init | set <key> <value>')
+    .example('ddm config show')
+    .example('ddm config set connections 16')
+    .action((action: string | undefined, args: string[], flags: Flags) =>
+      run(configCommand(createOutput(flags), action, args ?? [])),
+    );
+  cli
+    .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)')
+    .example('ddm completion bash >> ~/.bashrc')
+    .action((shell: string, flags: Flags) => run(completionCommand(createOutput(flags), shell)));
+
+  cli.help();
+  cli.version(VERSION);
+  return cli;
+}
+
+/** Prints the one-line error (stack only with DDM_DEBUG=1) and returns its exit code. */
+export function reportError(error: unknown, isJson: boolean): ExitCode {
+  const isDebug = process.env.DDM_DEBUG === '1';
+  const isCac = error instanceof Error && error.name === 'CACError';
+  const code = error instanceof DdmError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
+  const message = error instanceof Error ? error.message : String(error);
+  const out = createOutput({ json: isJson });
+  if (isJson) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  out.error(isCac ? `${message} (see ddm --help)` : message);
+  if (isDebug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (error instanceof DdmError) return exitCodeFor(error.code);
+  if (isCac) return EXIT.usage;
+  if (!isDebug) process.stderr.write('ddm: this is a bug; run again with DDM_DEBUG=1 for details\n');
+  return EXIT.jobFailed;
+}
+
+export async function main(argv: string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
+  const isJson = argv.includes('--json');
+  try {
+    const cli = buildCli((code) => {
+      exitCode = code;
+    });
+    cli.parse(argv, { run: false });
+    if (!cli.matchedCommand) {
+      if (cli.options.help || cli.options.version) return EXIT.ok;
+      const name = cli.args[0];
+      if (name !== undefined) throw new DdmError(`Unknown command "${name}" (see ddm --help)`, { code: 'ERR_USAGE' });
+      cli.outputHelp();
+      return EXIT.ok;
+    }
+    await cli.runMatchedCommand();
+  } catch (error) {
+    return reportError(error, isJson);
+  }
+  return exitCode;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv);
+  process.exit(code);
+}

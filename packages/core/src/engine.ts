@@ -1,0 +1,725 @@
+/**
+ * The engine: owns the job DB, schedules jobs under the connection and speed limits, runs each
+ * job with a JobRun, and is steered in-process (CLI, TUI) or from other processes through the
+ * `commands` table, which it notices cheaply with `PRAGMA data_version`.
+ */
+import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
+import { parseChecksumSpec } from './checksum.ts';
+import { DdmError, type ErrorCode } from './errors.ts';
+import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
+import { runHook } from './hooks.ts';
+import { parseHttpUrl, type RequestContext } from './http.ts';
+import { ACTIVE_STATES, assertTransition, FINAL_STATES } from './job.ts';
+import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
+import { type Logger, nullLogger } from './log.ts';
+import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
+import { proxyForUrl } from './proxy.ts';
+import { TokenBucket } from './rate-limit.ts';
+import { redactUrl } from './redact.ts';
+import { ConnectionPool } from './scheduler.ts';
+import type { EngineSettings } from './settings.ts';
+import type {
+  AddOptions,
+  EngineController,
+  EngineEvent,
+  EngineSnapshot,
+  JobSnapshot,
+  JobState,
+  SegmentSnapshot,
+} from './types.ts';
+
+/** Credentials that live in this process only (not in the DB unless the user opted in). */
+export interface JobSecrets {
+  headers?: Record<string, string>;
+  cookieHeaderFor?: (url: string) => string | null;
+}
+
+export interface EngineOptions {
+  repos: Repos;
+  settings: EngineSettings;
+  log?: Logger;
+  env?: Record<string, string | undefined>;
+  /** `--proxy`: overrides config and environment; '' disables proxies. */
+  flagProxy?: string;
+  netrc?: NetrcEntry[];
+  hooks?: { onComplete?: string; onError?: string };
+  /** ms between checks for commands from other processes. */
+  pollIntervalMs?: number;
+  /** Dependency for tests and the CLI: the pid written into the engine lock. */
+  pid?: number;
+}
+
+export interface RunOptions {
+  /** Stay up and pick up jobs queued later (daemon mode). */
+  isWatching?: boolean;
+  /** Only run these jobs (`ddm get`). */
+  jobIds?: readonly number[];
+  signal?: AbortSignal;
+}
+
+export interface RunSummary {
+  completed: number[];
+  failed: number[];
+  /** Interrupted by stop(): left queued for the next run. */
+  interrupted: number[];
+}
+
+const LOCK_STALE_MS = 30_000;
+const HEARTBEAT_MS = 1000;
+const COMMAND_MAX_AGE_MS = 30_000;
+
+/** True when the lock's holder is a live process on this host with a recent heartbeat. */
+export function isLockHolderAlive(lock: { pid: number; hostname: string; heartbeatAt: number }): boolean {
+  if (lock.hostname !== hostname()) return Date.now() - lock.heartbeatAt < LOCK_STALE_MS;
+  try {
+    process.kill(lock.pid, 0);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'EPERM') return false;
+  }
+  return Date.now() - lock.heartbeatAt < LOCK_STALE_MS;
+}
+
+export class Engine implements EngineController {
+  readonly repos: Repos;
+  private settingsValue: EngineSettings;
+  private readonly log: Logger;
+  private readonly env: Record<string, string | undefined>;
+  private readonly runs = new Map<number, JobRun>();
+  private readonly listeners = new Set<(event: EngineEvent) => void>();
+  private readonly pool: ConnectionPool;
+  private readonly globalBucket: TokenBucket;
+  private readonly secrets = new Map<number, JobSecrets>();
+  private readonly runEnded = new Map<number, Promise<RunOutcome>>();
+  private wakeUp: (() => void) | null = null;
+  private isRunning = false;
+  private isStopping = false;
+  private lastDataVersion = -1;
+  private snapshotCache: EngineSnapshot | null = null;
+  readonly pid: number;
+
+  constructor(private readonly options: EngineOptions) {
+    this.repos = options.repos;
+    this.settingsValue = options.settings;
+    this.log = options.log ?? nullLogger;
+    this.env = options.env ?? process.env;
+    this.pid = options.pid ?? process.pid;
+    this.pool = new ConnectionPool({
+      maxGlobal: options.settings.maxConnectionsGlobal,
+      maxPerHost: options.settings.maxConnectionsPerHost,
+    });
+    this.globalBucket = new TokenBucket(options.settings.maxBytesPerSec);
+  }
+
+  get settings(): EngineSettings {
+    return this.settingsValue;
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  subscribe(listener: (event: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(input: EventInput): void {
+    const event = { ...input, at: Date.now() } as EngineEvent;
+    const jobId = 'jobId' in event ? event.jobId : null;
+    try {
+      const { type, at: _at, ...data } = event as EngineEvent & Record<string, unknown>;
+      this.repos.events.append(jobId, type, data, event.at);
+    } catch (error) {
+      this.log.warn('cannot record event', { type: event.type, error: String(error) });
+    }
+    this.snapshotCache = null;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error('event listener failed', { error: String(error) });
+      }
+    }
+  }
+
+  /** Persists the move, then announces it. Moving to the same state is a no-op. */
+  private transition(jobId: number, to: JobState, reason: string | null = null): void {
+    const job = this.repos.jobs.get(jobId);
+    if (!job) return;
+    if (job.state === to) return;
+    assertTransition(jobId, job.state, to);
+    this.repos.jobs.update(jobId, { state: to });
+    this.log.info('job state', { jobId, from: job.state, to, reason });
+    this.emit({ type: 'job-state', jobId, from: job.state, to, reason });
+  }
+
+  // ---- adding ------------------------------------------------------------------------------
+
+  /**
+   * Queues a download.
+   * @throws DdmError ERR_INVALID_URL, ERR_USAGE (bad checksum), ERR_IO (directory not usable),
+   *   ERR_FILE_EXISTS (overwrite = "fail").
+   */
+  async add(url: string, options: AddOptions = {}): Promise<number> {
+    return this.addJob(url, options);
+  }
+
+  addJob(url: string, options: AddOptions & { secrets?: JobSecrets; settings?: JobSettings } = {}): number {
+    const parsed = parseHttpUrl(url);
+    if (options.checksum) parseChecksumSpec(options.checksum);
+    const dir = resolve(options.dir ?? process.cwd());
+    ensureWritableDir(dir);
+    const overwrite = options.overwrite ? 'overwrite' : (options.settings?.overwrite ?? this.settings.overwrite);
+    const isFileNameFixed = options.fileName !== undefined;
+    const wanted = sanitizeFileName(options.fileName ?? fileNameFromResponse({ url: parsed.href }).name);
+    const fileName = this.pickName(dir, wanted, overwrite);
+    const connections = clampConnections(
+      options.connections ?? this.bestConnectionsFor(parsed.host) ?? this.settings.connections,
+      this.settings,
+    );
+    const job = this.repos.jobs.insert({
+      url: parsed.href,
+      dir,
+      fileName,
+      connections,
+      checksum: options.checksum ?? null,
+      priority: options.priority ?? 0,
+      limitBytesPerSec: options.limitBytesPerSec ?? null,
+      settings: {
+        ...options.settings,
+        headers: { ...options.settings?.headers, ...options.headers },
+        isFileNameFixed,
+        overwrite,
+      },
+    });
+    if (options.secrets) this.secrets.set(job.id, options.secrets);
+    this.emit({ type: 'job-added', jobId: job.id, url: redactUrl(job.url) });
+    this.wake();
+    return job.id;
+  }
+
+  /** Keeps credentials for a job in this process only. */
+  setSecrets(jobId: number, secrets: JobSecrets): void {
+    this.secrets.set(jobId, secrets);
+  }
+
+  private bestConnectionsFor(host: string): number | null {
+    return this.repos.hosts.get(host)?.bestConnections ?? null;
+  }
+
+  private pickName(dir: string, wanted: string, overwrite: 'rename' | 'overwrite' | 'fail'): string {
+    const isTaken = (candidate: string) => {
+      const full = join(dir, candidate);
+      if (this.isPathReserved(full, -1)) return true;
+      if (exists(`${full}.part`)) return true;
+      return overwrite !== 'overwrite' && exists(full);
+    };
+    if (!isTaken(wanted)) return wanted;
+    if (overwrite === 'fail') {
+      throw new DdmError(`File already exists (overwrite = "fail"): ${join(dir, wanted)}`, { code: 'ERR_FILE_EXISTS' });
+    }
+    return pickFreeName(wanted, isTaken);
+  }
+
+  private isPathReserved(path: string, exceptJobId: number): boolean {
+    for (const t of this.repos.jobs.targetPaths()) {
+      if (t.id === exceptJobId) continue;
+      const full = join(t.dir, t.fileName);
+      if (full === path || `${full}.part` === path) return true;
+    }
+    return false;
+  }
+
+  // ---- control -----------------------------------------------------------------------------
+
+  private requireJob(jobId: number): JobRow {
+    const job = this.repos.jobs.get(jobId);
+    if (!job) throw new DdmError(`No such job: ${jobId}`, { code: 'ERR_NOT_FOUND' });
+    return job;
+  }
+
+  /** Stops the job's traffic, checkpoints, and marks it paused. Resolves when no byte flows any more. */
+  async pause(jobId: number): Promise<void> {
+    const job = this.requireJob(jobId);
+    const run = this.runs.get(jobId);
+    if (run) {
+      run.stop('pause');
+      await this.runEnded.get(jobId);
+      return;
+    }
+    if (job.state === 'paused' || FINAL_STATES.includes(job.state)) return;
+    this.transition(jobId, 'paused', 'paused by the user');
+  }
+
+  async resume(jobId: number): Promise<void> {
+    const job = this.requireJob(jobId);
+    if (job.state === 'paused' || job.state === 'failed' || job.state === 'canceled') {
+      this.repos.jobs.update(jobId, { errorCode: null, errorMessage: null });
+      this.transition(jobId, 'queued', 'resumed by the user');
+      this.wake();
+    }
+  }
+
+  async cancel(jobId: number): Promise<void> {
+    const job = this.requireJob(jobId);
+    const run = this.runs.get(jobId);
+    if (run) {
+      run.stop('cancel');
+      await this.runEnded.get(jobId);
+      return;
+    }
+    if (job.state !== 'canceled' && job.state !== 'completed')
+      this.transition(jobId, 'canceled', 'canceled by the user');
+  }
+
+  async remove(jobId: number, options: { deleteFiles?: boolean } = {}): Promise<void> {
+    const job = this.requireJob(jobId);
+    const run = this.runs.get(jobId);
+    if (run) {
+      run.stop('remove');
+      await this.runEnded.get(jobId);
+    }
+    removeJobRow(this.repos, job, options.deleteFiles ?? false);
+    this.secrets.delete(jobId);
+    this.emit({ type: 'job-removed', jobId });
+  }
+
+  async setConnections(jobId: number, connections: number): Promise<void> {
+    this.requireJob(jobId);
+    const n = clampConnections(connections, this.settings);
+    this.repos.jobs.update(jobId, { connections: n });
+    this.runs.get(jobId)?.setConnections(n);
+    this.emit({ type: 'connections-changed', jobId, connections: n });
+  }
+
+  async setLimit(jobId: number | null, bytesPerSec: number | null): Promise<void> {
+    if (jobId === null) {
+      this.globalBucket.setRate(bytesPerSec);
+    } else {
+      this.requireJob(jobId);
+      this.repos.jobs.update(jobId, { limitBytesPerSec: bytesPerSec });
+      this.runs.get(jobId)?.setLimit(bytesPerSec);
+    }
+    this.emit({ type: 'limit-changed', jobId, bytesPerSec });
+  }
+
+  async move(jobId: number, where: 'top' | 'bottom'): Promise<void> {
+    this.requireJob(jobId);
+    this.repos.jobs.move(jobId, where);
+    this.snapshotCache = null;
+  }
+
+  // ---- running -----------------------------------------------------------------------------
+
+  /**
+   * Runs queued and interrupted jobs until none is left (or, watching, until stopped).
+   * @throws DdmError ERR_ENGINE_BUSY naming the pid of the engine that already runs on this DB.
+   */
+  async run(options: RunOptions = {}): Promise<RunSummary> {
+    if (this.isRunning) throw new DdmError('This engine is already running', { code: 'ERR_ENGINE_BUSY' });
+    const holder = this.repos.lock.tryAcquire(this.pid, hostname(), isLockHolderAlive);
+    if (holder) {
+      throw new DdmError(`Another ddm engine (pid ${holder.pid}) is running jobs on this database`, {
+        code: 'ERR_ENGINE_BUSY',
+      });
+    }
+    this.isRunning = true;
+    this.isStopping = false;
+    const summary: RunSummary = { completed: [], failed: [], interrupted: [] };
+    const only = options.jobIds ? new Set(options.jobIds) : null;
+    const onAbort = () => this.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const heartbeat = setInterval(() => this.repos.lock.heartbeat(this.pid), HEARTBEAT_MS);
+    try {
+      this.recoverInterrupted(only);
+      this.repos.live.clear();
+      this.lastDataVersion = dataVersion(this.repos.db);
+      await this.processCommands(true);
+      for (;;) {
+        if (this.isStopping) break;
+        this.schedule(only, summary);
+        if (!options.isWatching && this.runs.size === 0 && !this.hasQueued(only)) break;
+        await this.waitForWork();
+        if (dataVersion(this.repos.db) !== this.lastDataVersion) {
+          this.lastDataVersion = dataVersion(this.repos.db);
+          this.snapshotCache = null;
+          await this.processCommands(false);
+        }
+      }
+      await Promise.allSettled([...this.runEnded.values()]);
+    } finally {
+      clearInterval(heartbeat);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.repos.live.clear();
+      this.repos.lock.release(this.pid);
+      this.isRunning = false;
+    }
+    return summary;
+  }
+
+  /** Stops every running job (they go back to `queued`, checkpointed) and ends `run()`. */
+  stop(): void {
+    this.isStopping = true;
+    for (const run of this.runs.values()) run.stop('interrupt');
+    this.wake();
+  }
+
+  private hasQueued(only: Set<number> | null): boolean {
+    return this.repos.jobs.listByState(['queued']).some((j) => !only || only.has(j.id));
+  }
+
+  private recoverInterrupted(only: Set<number> | null): void {
+    for (const job of this.repos.jobs.listByState(ACTIVE_STATES)) {
+      if (only && !only.has(job.id)) continue;
+      this.transition(job.id, 'queued', 'interrupted; resuming from the last checkpoint');
+    }
+  }
+
+  private schedule(only: Set<number> | null, summary: RunSummary): void {
+    if (this.isStopping) return;
+    const queued = this.repos.jobs.listByState(['queued']);
+    for (const job of queued) {
+      if (this.runs.size >= this.settings.parallelJobs) break;
+      if (only && !only.has(job.id)) continue;
+      if (this.runs.has(job.id)) continue;
+      this.start(job, summary);
+    }
+  }
+
+  private start(job: JobRow, summary: RunSummary): void {
+    const missing = this.missingCredentials(job);
+    if (missing) {
+      this.repos.jobs.update(job.id, { errorCode: 'ERR_CREDENTIALS_REQUIRED', errorMessage: missing });
+      this.transition(job.id, 'failed', missing);
+      summary.failed.push(job.id);
+      return;
+    }
+    const run = new JobRun(
+      {
+        repos: this.repos,
+        settings: () => this.settings,
+        log: this.log.child({ jobId: job.id }),
+        pool: this.pool,
+        globalBucket: this.globalBucket,
+        requestContext: (j) => this.requestContext(j),
+        transition: (id, to, reason) => this.transition(id, to, reason ?? null),
+        emit: (e) => this.emit(e),
+        isPathReserved: (p, except) => this.isPathReserved(p, except),
+      },
+      job,
+    );
+    this.runs.set(job.id, run);
+    const ended = run.run().then(
+      (outcome) => this.afterRun(run, outcome, summary),
+      (error) => {
+        this.log.error('job run crashed', { jobId: job.id, error: String(error) });
+        return this.afterRun(run, 'failed', summary);
+      },
+    );
+    this.runEnded.set(job.id, ended);
+  }
+
+  private async afterRun(run: JobRun, outcome: RunOutcome, summary: RunSummary): Promise<RunOutcome> {
+    const id = run.id;
+    this.runs.delete(id);
+    this.runEnded.delete(id);
+    this.repos.live.delete(id);
+    switch (outcome) {
+      case 'completed':
+        summary.completed.push(id);
+        break;
+      case 'failed':
+        summary.failed.push(id);
+        break;
+      case 'pause':
+        this.transition(id, 'paused', 'paused by the user');
+        break;
+      case 'cancel':
+        this.transition(id, 'canceled', 'canceled by the user');
+        break;
+      case 'interrupt':
+        this.transition(id, 'queued', 'interrupted; will resume from the last checkpoint');
+        summary.interrupted.push(id);
+        break;
+      case 'remove':
+        break;
+      default: {
+        const never: never = outcome;
+        throw new Error(`unhandled outcome ${String(never)}`);
+      }
+    }
+    if (outcome === 'completed' || outcome === 'failed') await this.runHooks(id, outcome);
+    this.snapshotCache = null;
+    this.wake();
+    return outcome;
+  }
+
+  private async runHooks(jobId: number, outcome: 'completed' | 'failed'): Promise<void> {
+    const command = outcome === 'completed' ? this.options.hooks?.onComplete : this.options.hooks?.onError;
+    if (!command) return;
+    const job = this.repos.jobs.get(jobId);
+    if (!job) return;
+    await runHook(
+      command,
+      {
+        DDM_JOB_ID: job.id,
+        DDM_JOB_PATH: join(job.dir, job.state === 'completed' ? job.fileName : `${job.fileName}.part`),
+        DDM_JOB_STATE: job.state,
+        DDM_JOB_URL: job.url,
+        DDM_JOB_ERROR: job.errorCode ? `${job.errorCode}: ${job.errorMessage ?? ''}` : undefined,
+      },
+      this.log,
+      { name: outcome === 'completed' ? 'on_complete' : 'on_error' },
+    );
+  }
+
+  private missingCredentials(job: JobRow): string | null {
+    const withheld = job.settings.withheldHeaders ?? [];
+    const needsCookies = job.settings.needsCookies === true && !job.settings.cookies;
+    if ((withheld.length > 0 || needsCookies) && !this.secrets.has(job.id)) {
+      const what = [...withheld, ...(needsCookies ? ['cookies'] : [])].join(', ');
+      return `Job ${job.id} needs its credentials again (${what} were not stored): run \`ddm refresh ${job.id} --har <file>\` or add it again`;
+    }
+    return null;
+  }
+
+  private requestContext(job: JobRow): RequestContext {
+    const secrets = this.secrets.get(job.id);
+    const netrc = this.options.netrc ?? [];
+    return {
+      headers: { ...job.settings.headers, ...secrets?.headers },
+      cookieHeaderFor: secrets?.cookieHeaderFor,
+      authorizationFor: (url) => {
+        const creds = netrcCredentialsFor(netrc, new URL(url).hostname);
+        return creds ? basicAuthHeader(creds.login, creds.password) : null;
+      },
+      proxyFor: (url) =>
+        proxyForUrl(url, {
+          env: this.env,
+          configProxy: this.settings.proxy ?? undefined,
+          flagProxy: this.options.flagProxy,
+        }),
+      userAgent: this.settings.userAgent,
+      connectTimeoutMs: this.settings.connectTimeoutMs,
+    };
+  }
+
+  private waitForWork(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.pollIntervalMs ?? 200);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Applies commands that other processes queued in the DB. */
+  private async processCommands(isStartup: boolean): Promise<void> {
+    for (const command of this.repos.commands.pending()) {
+      if (isStartup && Date.now() - command.createdAt > COMMAND_MAX_AGE_MS) {
+        this.repos.commands.markDone(command.id, 'expired before an engine ran');
+        continue;
+      }
+      try {
+        await this.apply(command);
+        this.repos.commands.markDone(command.id);
+      } catch (error) {
+        this.repos.commands.markDone(command.id, error instanceof Error ? error.message : String(error));
+      }
+    }
+    this.lastDataVersion = dataVersion(this.repos.db);
+  }
+
+  private async apply(command: CommandRow): Promise<void> {
+    const id = command.jobId ?? -1;
+    const arg = command.arg;
+    switch (command.kind) {
+      case 'pause':
+        return this.pause(id);
+      case 'resume':
+        return this.resume(id);
+      case 'cancel':
+        return this.cancel(id);
+      case 'remove':
+        return this.remove(id, { deleteFiles: arg.deleteFiles === true });
+      case 'limit':
+        return this.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
+      case 'connections':
+        return this.setConnections(id, Number(arg.connections));
+      case 'refresh':
+      case 'wake':
+        this.wake();
+        return;
+      default: {
+        const never: never = command.kind;
+        throw new Error(`unknown command ${String(never)}`);
+      }
+    }
+  }
+
+  // ---- snapshot ----------------------------------------------------------------------------
+
+  /** A frozen view of every job with live byte counters. Cheap: cached for 100 ms. */
+  snapshot(): EngineSnapshot {
+    const now = Date.now();
+    if (this.snapshotCache && now - this.snapshotCache.at < 100) return this.snapshotCache;
+    const jobs = this.repos.jobs.list().map((job) => {
+      const run = this.runs.get(job.id);
+      if (run) return liveJobSnapshot(job, run);
+      return storedJobSnapshot(job, this.repos.segments.list(job.id).map(storedSegment));
+    });
+    const snapshot: EngineSnapshot = Object.freeze({
+      at: now,
+      jobs: Object.freeze(jobs),
+      activeJobs: this.runs.size,
+      rateBytesPerSec: jobs.reduce((s, j) => s + j.rateBytesPerSec, 0),
+      connections: jobs.reduce((s, j) => s + j.connections, 0),
+      limitBytesPerSec: this.globalBucket.rate,
+      isAttached: false,
+    });
+    this.snapshotCache = snapshot;
+    return snapshot;
+  }
+}
+
+function liveJobSnapshot(job: JobRow, run: JobRun): JobSnapshot {
+  const segments = run.segmentSnapshots();
+  const doneBytes = run.doneBytes;
+  const size = run.job.sizeBytes;
+  const rate = run.rateBytesPerSec;
+  return {
+    ...baseSnapshot({ ...job, ...pickLive(run.job) }),
+    doneBytes: segments.length > 0 ? doneBytes : 0,
+    rateBytesPerSec: rate,
+    etaSec: size !== null && rate > 0 ? Math.max(0, (size - doneBytes) / rate) : null,
+    connections: run.connections,
+    maxConnections: run.maxConnections,
+    limitBytesPerSec: run.bucket.rate,
+    why: run.why,
+    segments,
+  };
+}
+
+function pickLive(job: JobRow): Partial<JobRow> {
+  return { fileName: job.fileName, sizeBytes: job.sizeBytes, finalUrl: job.finalUrl };
+}
+
+export function storedSegment(s: {
+  index: number;
+  start: number;
+  end: number | null;
+  writtenBytes: number;
+  splitFrom: number | null;
+}): SegmentSnapshot {
+  return {
+    index: s.index,
+    start: s.start,
+    end: s.end,
+    writtenBytes: s.writtenBytes,
+    status: s.end !== null && s.start + s.writtenBytes >= s.end ? 'done' : 'pending',
+    rateBytesPerSec: 0,
+    retries: 0,
+    splitFrom: s.splitFrom,
+  };
+}
+
+export function storedJobSnapshot(job: JobRow, segments: SegmentSnapshot[]): JobSnapshot {
+  const doneBytes =
+    job.state === 'completed' ? (job.sizeBytes ?? 0) : segments.reduce((s, seg) => s + seg.writtenBytes, 0);
+  return { ...baseSnapshot(job), doneBytes, segments };
+}
+
+function baseSnapshot(job: JobRow): JobSnapshot {
+  return {
+    id: job.id,
+    url: redactUrl(job.url),
+    fileName: job.fileName,
+    dir: job.dir,
+    path: join(job.dir, job.fileName),
+    state: job.state,
+    sizeBytes: job.sizeBytes,
+    doneBytes: 0,
+    rateBytesPerSec: 0,
+    etaSec: null,
+    connections: 0,
+    maxConnections: job.connections,
+    limitBytesPerSec: job.limitBytesPerSec,
+    priority: job.priority,
+    errorCode: job.errorCode as ErrorCode | null,
+    errorMessage: job.errorMessage,
+    why: job.why,
+    segments: [],
+    createdAt: job.createdAt,
+    completedAt: job.completedAt,
+  };
+}
+
+/** Deletes a job row and, when asked, only the files that job created. */
+export function removeJobRow(repos: Repos, job: JobRow, deleteFiles: boolean): void {
+  if (deleteFiles && job.hasCreatedFile) {
+    const part = join(job.dir, `${job.fileName}.part`);
+    tryUnlink(part);
+    if (job.state === 'completed') tryUnlink(join(job.dir, job.fileName));
+  }
+  repos.jobs.delete(job.id);
+  repos.live.delete(job.id);
+}
+
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone: nothing to delete.
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function clampConnections(n: number, settings: EngineSettings): number {
+  if (!Number.isFinite(n)) return settings.connections;
+  return Math.max(1, Math.min(Math.floor(n), settings.maxConnectionsPerJob));
+}
+
+/**
+ * Creates the download directory when missing and checks it is a writable directory.
+ * @throws DdmError ERR_IO naming the directory.
+ */
+export function ensureWritableDir(dir: string): void {
+  if (!isAbsolute(dir)) throw new DdmError(`Download directory must be absolute: ${dir}`, { code: 'ERR_USAGE' });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    throw new DdmError(`Cannot create the download directory: ${dir}`, { code: 'ERR_IO', cause });
+  }
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (cause) {
+    throw new DdmError(`Cannot use the download directory: ${dir}`, { code: 'ERR_IO', cause });
+  }
+  if (!isDir) throw new DdmError(`Not a directory: ${dir}`, { code: 'ERR_IO' });
+  const probePath = join(dir, `.ddm-write-test-${process.pid}-${Date.now()}`);
+  try {
+    writeFileSync(probePath, '');
+    unlinkSync(probePath);
+  } catch (cause) {
+    throw new DdmError(`Download directory is not writable: ${dir}`, { code: 'ERR_IO', cause });
+  }
+}

@@ -1,0 +1,1016 @@
+/**
+ * One run of one job: probe, plan, download the segments over parallel Range GETs into the
+ * `.part` file, checkpoint, verify, rename. Splits ranges when a connection runs out of work,
+ * restarts connections that stall or lag far behind their siblings, re-resolves expired links.
+ *
+ * A run ends when the job completes or fails, or when the engine stops it (pause, cancel,
+ * remove, shutdown); work of an older run is discarded because each run has its own signal.
+ */
+
+import { existsSync } from 'node:fs';
+import { link, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobRow, Repos, SegmentRow } from '@ddm/db';
+import { verifyChecksum } from './checksum.ts';
+import { DdmError, type ErrorCode, errnoOf, HttpStatusError } from './errors.ts';
+import { ioError, PartFile } from './file-writer.ts';
+import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
+import { type RequestContext, sendRequest } from './http.ts';
+import type { Logger } from './log.ts';
+import { ifRangeValidator, type ProbeResult, parseContentRange, probe, statusError } from './probe.ts';
+import { acquire, TokenBucket } from './rate-limit.ts';
+import { backoffDelayMs, classifyError } from './retry.ts';
+import type { ConnectionPool } from './scheduler.ts';
+import { pickSplit, planSegments } from './segment-plan.ts';
+import type { EngineSettings } from './settings.ts';
+import type { EngineEvent, JobState, SegmentSnapshot, SegmentStatus } from './types.ts';
+import { formatRate } from './units.ts';
+
+export type StopReason = 'pause' | 'cancel' | 'remove' | 'interrupt';
+export type RunOutcome = 'completed' | 'failed' | StopReason;
+
+/** Distributive Omit, so each event variant keeps its own fields. */
+export type EventInput = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'at'> : never) : never;
+
+export interface RunnerDeps {
+  repos: Repos;
+  settings: () => EngineSettings;
+  log: Logger;
+  pool: ConnectionPool;
+  globalBucket: TokenBucket;
+  requestContext: (job: JobRow) => RequestContext;
+  /** Persists then announces a state change. */
+  transition: (jobId: number, to: JobState, reason?: string | null) => void;
+  /** Persists then announces an event. */
+  emit: (event: EventInput) => void;
+  /** True when `path` is the target (final or .part) of another job. */
+  isPathReserved: (path: string, exceptJobId: number) => boolean;
+}
+
+/** The job must start over from byte 0 (resource changed, ranges unsupported, ...). */
+class RestartSignal extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+    readonly isSingleConnection: boolean,
+  ) {
+    super(reason);
+  }
+}
+
+const RESTARTABLE: readonly ErrorCode[] = ['ERR_RESOURCE_CHANGED', 'ERR_RANGE_UNSUPPORTED', 'ERR_COMPRESSED'];
+const EXPIRED_LINK_STATUSES = [401, 403, 410];
+const MAX_RESTARTS = 3;
+const MAX_RE_RESOLVES = 5;
+const MONITOR_INTERVAL_MS = 250;
+const RATE_WINDOW_MS = 2000;
+const MAX_SLOW_RESTARTS = 3;
+
+class LiveSegment {
+  status: SegmentStatus = 'pending';
+  /** Bytes written to the file (complete writes) from `start` on. */
+  writtenBytes: number;
+  /** Written plus buffered: where the connection is in the range. */
+  receivedBytes: number;
+  retries = 0;
+  isOwned = false;
+  requestAbort: AbortController | null = null;
+  requestStartedAt = 0;
+  samples: { at: number; bytes: number }[] = [];
+  rateBytesPerSec = 0;
+  lowSince: number | null = null;
+  slowSince: number | null = null;
+  slowRestarts = 0;
+  buffer: Uint8Array | null = null;
+
+  constructor(
+    readonly index: number,
+    public start: number,
+    public end: number | null,
+    writtenBytes: number,
+    readonly splitFrom: number | null,
+  ) {
+    this.writtenBytes = writtenBytes;
+    this.receivedBytes = writtenBytes;
+  }
+
+  get cursor(): number {
+    return this.start + this.receivedBytes;
+  }
+
+  get isDone(): boolean {
+    return this.end !== null && this.start + this.writtenBytes >= this.end;
+  }
+
+  remaining(): number {
+    return this.end === null ? Number.POSITIVE_INFINITY : this.end - this.cursor;
+  }
+
+  toRow(): Omit<SegmentRow, 'jobId'> {
+    return {
+      index: this.index,
+      start: this.start,
+      end: this.end,
+      writtenBytes: this.writtenBytes,
+      splitFrom: this.splitFrom,
+    };
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function strongEtagDiffers(stored: string | null, received: string | null): boolean {
+  if (!stored || !received) return false;
+  const norm = (e: string) => e.replace(/^W\//, '');
+  return norm(stored) !== norm(received);
+}
+
+export class JobRun {
+  private readonly userAbort = new AbortController();
+  private fatalAbort = new AbortController();
+  stopReason: StopReason | null = null;
+  job: JobRow;
+  segments: LiveSegment[] = [];
+  private file: PartFile | null = null;
+  readonly bucket: TokenBucket;
+  maxConnections: number;
+  rateBytesPerSec = 0;
+  why: string | null = null;
+  private fatalError: unknown = null;
+  private workers = new Set<Promise<void>>();
+  private isCheckpointing: Promise<void> | null = null;
+  private reResolving: Promise<void> | null = null;
+  private reResolves = 0;
+  private ctx: RequestContext | null = null;
+  private host = '';
+  private isDownloading = false;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    job: JobRow,
+  ) {
+    this.job = job;
+    this.bucket = new TokenBucket(job.limitBytesPerSec);
+    this.maxConnections = job.connections;
+    this.why = job.why;
+  }
+
+  get id(): number {
+    return this.job.id;
+  }
+
+  get partPath(): string {
+    return join(this.job.dir, `${this.job.fileName}.part`);
+  }
+
+  get finalPath(): string {
+    return join(this.job.dir, this.job.fileName);
+  }
+
+  get connections(): number {
+    return this.segments.filter((s) => s.status === 'active' || s.status === 'stalled').length;
+  }
+
+  get doneBytes(): number {
+    let sum = 0;
+    for (const s of this.segments) sum += s.receivedBytes;
+    return sum;
+  }
+
+  /** Stops the run; `run()` then resolves with the reason. Pending bytes are flushed and checkpointed. */
+  stop(reason: StopReason): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.userAbort.abort(new DdmError(`Job ${this.id} stopped (${reason})`, { code: 'ERR_CANCELED' }));
+  }
+
+  setLimit(bytesPerSec: number | null): void {
+    this.bucket.setRate(bytesPerSec);
+    this.job = { ...this.job, limitBytesPerSec: bytesPerSec };
+  }
+
+  setConnections(connections: number): void {
+    this.maxConnections = connections;
+    this.job = { ...this.job, connections };
+    if (this.isDownloading) this.spawnWorkers();
+  }
+
+  segmentSnapshots(): SegmentSnapshot[] {
+    return this.segments.map((s) => ({
+      index: s.index,
+      start: s.start,
+      end: s.end,
+      writtenBytes: s.receivedBytes,
+      status: s.isDone ? 'done' : s.status,
+      rateBytesPerSec: s.rateBytesPerSec,
+      retries: s.retries,
+      splitFrom: s.splitFrom,
+    }));
+  }
+
+  private get signal(): AbortSignal {
+    return AbortSignal.any([this.userAbort.signal, this.fatalAbort.signal]);
+  }
+
+  private setWhy(why: string): void {
+    this.why = why;
+    this.deps.repos.jobs.update(this.id, { why });
+    this.deps.emit({ type: 'job-why', jobId: this.id, why });
+  }
+
+  private refreshJob(): void {
+    const row = this.deps.repos.jobs.get(this.id);
+    if (row) this.job = { ...row, connections: this.maxConnections, limitBytesPerSec: this.bucket.rate };
+  }
+
+  /** Runs the job to an outcome. Never throws: failures are recorded on the job. */
+  async run(): Promise<RunOutcome> {
+    let restarts = 0;
+    let isRestart = false;
+    for (;;) {
+      try {
+        await this.attempt(isRestart);
+        return 'completed';
+      } catch (error) {
+        await this.closeFile();
+        if (this.stopReason) return this.stopReason;
+        if (error instanceof RestartSignal && restarts < MAX_RESTARTS) {
+          restarts++;
+          isRestart = true;
+          await this.restartFromZero(error);
+          continue;
+        }
+        return this.failWith(error instanceof RestartSignal ? new DdmError(error.reason, { code: error.code }) : error);
+      }
+    }
+  }
+
+  private failWith(error: unknown): 'failed' {
+    const { code, message } = toDdmError(error);
+    const stack =
+      error instanceof Error ? `${error.stack}\ncaused by ${(error.cause as Error | undefined)?.stack}` : undefined;
+    this.deps.log.warn('job failed', { jobId: this.id, code, message, stack });
+    this.deps.repos.jobs.update(this.id, { errorCode: code, errorMessage: message });
+    this.deps.transition(this.id, 'failed', message);
+    return 'failed';
+  }
+
+  private async restartFromZero(signal: RestartSignal): Promise<void> {
+    const settings = { ...this.job.settings, restarts: (this.job.settings.restarts ?? 0) + 1 };
+    const patch: Parameters<Repos['jobs']['update']>[1] = { settings, etag: null, lastModified: null, sizeBytes: null };
+    if (signal.isSingleConnection) {
+      patch.acceptsRanges = false;
+      patch.isResumable = false;
+    }
+    this.deps.repos.db.transaction(() => {
+      this.deps.repos.segments.deleteAll(this.id);
+      this.deps.repos.jobs.update(this.id, patch);
+    })();
+    this.refreshJob();
+    this.segments = [];
+    this.deps.emit({ type: 'job-restarted', jobId: this.id, code: signal.code, reason: signal.reason });
+    this.setWhy(`restarted from zero: ${signal.reason}`);
+  }
+
+  private async attempt(isRestart: boolean): Promise<void> {
+    this.refreshJob();
+    this.deps.transition(this.id, 'probing', isRestart ? 'restart' : null);
+    this.ctx = this.deps.requestContext(this.job);
+    const info = await this.withRetries('probe', () => probe(this.requestContext(), this.job.url, this.signal));
+    this.host = new URL(info.finalUrl).host;
+    this.applyProbe(info, isRestart);
+    if (info.sizeBytes === 0) {
+      await this.ensureFile(0);
+      await this.finish();
+      return;
+    }
+    await this.ensureFile(this.job.sizeBytes);
+    this.deps.transition(this.id, 'downloading');
+    await this.download();
+    await this.finish();
+  }
+
+  private requestContext(): RequestContext {
+    if (!this.ctx) this.ctx = this.deps.requestContext(this.job);
+    return this.ctx;
+  }
+
+  /** Compares the probe with what the job knew, names the file, plans segments. */
+  private applyProbe(info: ProbeResult, isRestart: boolean): void {
+    const { repos } = this.deps;
+    const job = this.job;
+    const stored = repos.segments.list(this.id);
+    const hasProgress = stored.some((s) => s.writtenBytes > 0);
+    if (hasProgress && !isRestart) {
+      const changed = resourceChange(job, info);
+      if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
+      if (!job.isResumable) {
+        throw new RestartSignal(
+          'ERR_RANGE_UNSUPPORTED',
+          'the server cannot resume (no Range support or no length)',
+          true,
+        );
+      }
+    }
+    const wasSingle = job.acceptsRanges === false && job.isResumable === false && isRestart;
+    const acceptsRanges = info.acceptsRanges && !info.isCompressed && !wasSingle;
+    const isResumable = acceptsRanges && info.sizeBytes !== null;
+    const whyParts: string[] = [];
+    if (!info.acceptsRanges) whyParts.push('single connection: the server does not support Range requests');
+    else if (info.isCompressed) whyParts.push('single connection: the server compresses the body');
+    else if (info.sizeBytes === null) whyParts.push('single connection: the server sends no length');
+    else if (wasSingle) whyParts.push('single connection: ranged answers were unusable earlier');
+    whyParts.push(...info.notes);
+
+    let fileName = job.fileName;
+    if (!job.hasCreatedFile && !job.settings.isFileNameFixed) {
+      const picked = fileNameFromResponse({
+        contentDisposition: info.contentDisposition,
+        url: info.finalUrl,
+        contentType: info.contentType,
+      });
+      const fromUrl = fileNameFromResponse({ url: job.url });
+      if (picked.source === 'content-disposition' || picked.name !== fromUrl.name) {
+        const name = sanitizeFileName(picked.name);
+        fileName = this.freeName(name);
+      }
+    }
+    const isFirstPlan = stored.length === 0;
+    repos.jobs.update(this.id, {
+      finalUrl: info.finalUrl,
+      sizeBytes: info.sizeBytes,
+      etag: info.etag,
+      lastModified: info.lastModified,
+      acceptsRanges,
+      isResumable,
+      fileName,
+      ...(whyParts.length > 0 ? { why: whyParts.join('; ') } : {}),
+      errorCode: null,
+      errorMessage: null,
+    });
+    this.refreshJob();
+    if (whyParts.length > 0) this.setWhy(whyParts.join('; '));
+
+    if (isFirstPlan || !isResumable) {
+      const settings = this.deps.settings();
+      const ranges =
+        isResumable && info.sizeBytes !== null
+          ? planSegments(info.sizeBytes, Math.max(1, this.maxConnections), settings.minSplitBytes)
+          : [{ start: 0, end: info.sizeBytes }];
+      const rows = ranges.map((r, index) => ({ index, start: r.start, end: r.end, writtenBytes: 0, splitFrom: null }));
+      repos.segments.replace(this.id, rows);
+      this.segments = rows.map((r) => new LiveSegment(r.index, r.start, r.end, 0, null));
+      this.deps.emit({ type: 'segments-planned', jobId: this.id, count: rows.length, sizeBytes: info.sizeBytes });
+    } else {
+      this.segments = stored.map((r) => new LiveSegment(r.index, r.start, r.end, r.writtenBytes, r.splitFrom));
+    }
+  }
+
+  private freeName(name: string): string {
+    const overwrite = this.job.settings.overwrite ?? this.deps.settings().overwrite;
+    const isTaken = (candidate: string) => {
+      const full = join(this.job.dir, candidate);
+      if (this.deps.isPathReserved(full, this.id)) return true;
+      if (existsSync(`${full}.part`)) return true;
+      return overwrite !== 'overwrite' && existsSync(full);
+    };
+    if (!isTaken(name)) return name;
+    if (overwrite === 'fail') {
+      throw new DdmError(`File already exists (overwrite = "fail"): ${join(this.job.dir, name)}`, {
+        code: 'ERR_FILE_EXISTS',
+      });
+    }
+    return pickFreeName(name, isTaken);
+  }
+
+  private async ensureFile(sizeBytes: number | null): Promise<void> {
+    const { repos } = this.deps;
+    if (this.job.hasCreatedFile) {
+      const existing = await PartFile.openExisting(this.partPath);
+      if (existing) {
+        this.file = existing;
+        if (!this.job.isResumable) await existing.truncate(sizeBytes ?? 0);
+        return;
+      }
+      if (this.segments.some((s) => s.writtenBytes > 0)) {
+        throw new RestartSignal('ERR_IO', `the .part file is gone: ${this.partPath}`, false);
+      }
+    }
+    this.file = await PartFile.create(this.partPath, sizeBytes, this.deps.settings().fileAllocation);
+    repos.jobs.update(this.id, { hasCreatedFile: true });
+    this.refreshJob();
+  }
+
+  private async closeFile(): Promise<void> {
+    await this.file?.close();
+    this.file = null;
+  }
+
+  // ---- downloading -------------------------------------------------------------------------
+
+  private async download(): Promise<void> {
+    this.fatalAbort = new AbortController();
+    this.fatalError = null;
+    this.isDownloading = true;
+    const settings = this.deps.settings();
+    const checkpointTimer = setInterval(() => void this.checkpoint().catch(() => {}), settings.checkpointIntervalMs);
+    const monitorTimer = setInterval(() => this.monitor(), MONITOR_INTERVAL_MS);
+    try {
+      this.spawnWorkers();
+      while (this.workers.size > 0) await Promise.allSettled([...this.workers]);
+    } finally {
+      this.isDownloading = false;
+      clearInterval(checkpointTimer);
+      clearInterval(monitorTimer);
+      for (const s of this.segments) {
+        s.status = s.isDone ? 'done' : 'pending';
+        s.rateBytesPerSec = 0;
+      }
+      this.rateBytesPerSec = 0;
+      await this.checkpoint();
+    }
+    if (this.fatalError) throw this.fatalError;
+    if (this.stopReason) throw this.userAbort.signal.reason;
+    const missing = this.segments.find((s) => !s.isDone);
+    if (missing) {
+      throw new DdmError(`Segment #${missing.index} ended early: ${this.job.finalUrl ?? this.job.url}`, {
+        code: 'ERR_NETWORK',
+      });
+    }
+  }
+
+  private spawnWorkers(): void {
+    const wanted = Math.max(1, this.maxConnections);
+    while (this.workers.size < wanted) {
+      const seg = this.claim();
+      if (!seg) break;
+      const worker: Promise<void> = this.worker(seg).finally(() => this.workers.delete(worker));
+      this.workers.add(worker);
+    }
+  }
+
+  private async worker(first: LiveSegment): Promise<void> {
+    let seg: LiveSegment | null = first;
+    try {
+      while (seg && !this.signal.aborted) {
+        await this.runSegment(seg);
+        seg.isOwned = false;
+        if (this.workers.size > Math.max(1, this.maxConnections)) return;
+        seg = this.claim();
+      }
+    } catch (error) {
+      if (seg) seg.isOwned = false;
+      if (!this.signal.aborted) {
+        this.fatalError = error;
+        this.fatalAbort.abort(error);
+      }
+    }
+  }
+
+  /** An unowned unfinished segment, or the back half of the largest remaining range. */
+  private claim(): LiveSegment | null {
+    const free = this.segments.find((s) => !s.isOwned && !s.isDone);
+    if (free) {
+      free.isOwned = true;
+      return free;
+    }
+    if (!this.job.isResumable || this.job.sizeBytes === null) return null;
+    const settings = this.deps.settings();
+    const live = this.segments
+      .filter((s) => !s.isDone && s.end !== null)
+      .map((s) => ({ index: s.index, start: s.start, end: s.end as number, writtenBytes: s.receivedBytes }));
+    const split = pickSplit(live, settings.minSplitBytes);
+    if (!split) return null;
+    const victim = this.segments.find((s) => s.index === split.index);
+    if (!victim || victim.end === null) return null;
+    const newIndex = Math.max(...this.segments.map((s) => s.index)) + 1;
+    const created = new LiveSegment(newIndex, split.at, victim.end, 0, victim.index);
+    victim.end = split.at;
+    created.isOwned = true;
+    this.segments.push(created);
+    this.segments.sort((a, b) => a.start - b.start);
+    this.deps.emit({ type: 'segment-split', jobId: this.id, from: victim.index, to: newIndex, atByte: split.at });
+    return created;
+  }
+
+  private async runSegment(seg: LiveSegment): Promise<void> {
+    const settings = this.deps.settings();
+    let attempts = 0;
+    while (!seg.isDone) {
+      if (this.signal.aborted) return;
+      const release = await this.deps.pool.acquire(this.host, this.signal);
+      const requestAbort = new AbortController();
+      seg.requestAbort = requestAbort;
+      const signal = AbortSignal.any([this.signal, requestAbort.signal]);
+      const before = seg.receivedBytes;
+      try {
+        if (!this.job.isResumable && seg.writtenBytes > 0) {
+          // Without ranges a retry must start from byte 0 again.
+          seg.writtenBytes = 0;
+          seg.receivedBytes = 0;
+          if (this.job.sizeBytes === null) seg.end = null;
+          this.setWhy('single connection dropped; fetching again from byte 0 (the server cannot resume)');
+        }
+        seg.status = 'active';
+        seg.requestStartedAt = Date.now();
+        seg.samples = [];
+        seg.lowSince = null;
+        seg.slowSince = null;
+        const { response, expectedEnd } = await this.openRange(seg, signal);
+        await this.pump(seg, response, expectedEnd, signal);
+        if (seg.receivedBytes > before) attempts = 0;
+      } catch (error) {
+        if (this.signal.aborted) return;
+        const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
+        if (reason instanceof SlowRestart) continue;
+        if (seg.receivedBytes > before) attempts = 0;
+        await this.handleSegmentError(seg, reason, ++attempts, settings);
+      } finally {
+        release();
+        seg.requestAbort = null;
+        if (seg.status === 'active' || seg.status === 'stalled') seg.status = 'pending';
+      }
+    }
+    seg.status = 'done';
+  }
+
+  private async handleSegmentError(
+    seg: LiveSegment,
+    error: unknown,
+    attempt: number,
+    settings: EngineSettings,
+  ): Promise<void> {
+    if (error instanceof RestartSignal) throw error;
+    const err = toDdmError(error);
+    if (RESTARTABLE.includes(err.code)) {
+      throw new RestartSignal(err.code, err.message, err.code !== 'ERR_RESOURCE_CHANGED');
+    }
+    if (
+      err instanceof HttpStatusError &&
+      EXPIRED_LINK_STATUSES.includes(err.status) &&
+      this.reResolves < MAX_RE_RESOLVES
+    ) {
+      await this.reResolve(err);
+      return;
+    }
+    if (err instanceof HttpStatusError && (err.status === 429 || err.status === 503)) {
+      const cap = this.deps.pool.penalize(this.host);
+      this.setWhy(`server answered ${err.status}: at most ${cap} connection(s) to ${this.host} for now`);
+    }
+    if (!err.retryable || attempt > settings.retryAttempts) throw err;
+    const retryAfter = err instanceof HttpStatusError ? (err.retryAfterMs ?? 0) : 0;
+    const delayMs = Math.max(
+      retryAfter,
+      backoffDelayMs(attempt, { baseDelayMs: settings.retryBaseDelayMs, maxDelayMs: settings.retryMaxDelayMs }),
+    );
+    seg.status = 'retrying';
+    seg.retries++;
+    this.deps.emit({
+      type: 'segment-retry',
+      jobId: this.id,
+      index: seg.index,
+      attempt,
+      delayMs: Math.round(delayMs),
+      code: err.code,
+      message: err.message,
+    });
+    this.why = `retrying segment #${seg.index} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${settings.retryAttempts}): ${err.message}`;
+    this.deps.log.info('segment retry', {
+      jobId: this.id,
+      index: seg.index,
+      attempt,
+      delayMs,
+      code: err.code,
+      message: err.message,
+    });
+    await sleep(delayMs, this.signal);
+  }
+
+  /** A signed link expired mid-download: ask the original URL again for a fresh one. */
+  private reResolve(cause: HttpStatusError): Promise<void> {
+    if (this.reResolving) return this.reResolving;
+    this.reResolves++;
+    this.reResolving = (async () => {
+      const info = await this.withRetries('re-resolve', () => probe(this.requestContext(), this.job.url, this.signal));
+      const changed = resourceChange(this.job, info);
+      if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
+      this.deps.repos.jobs.update(this.id, { finalUrl: info.finalUrl });
+      this.job = { ...this.job, finalUrl: info.finalUrl };
+      this.setWhy(`link expired (HTTP ${cause.status}); got a fresh URL from the original request and continued`);
+    })().finally(() => {
+      this.reResolving = null;
+    });
+    return this.reResolving;
+  }
+
+  private async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const settings = this.deps.settings();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (this.signal.aborted) throw error;
+        const err = toDdmError(error);
+        if (!err.retryable || attempt > settings.retryAttempts) throw err;
+        const retryAfter = err instanceof HttpStatusError ? (err.retryAfterMs ?? 0) : 0;
+        const delayMs = Math.max(
+          retryAfter,
+          backoffDelayMs(attempt, { baseDelayMs: settings.retryBaseDelayMs, maxDelayMs: settings.retryMaxDelayMs }),
+        );
+        this.setWhy(
+          `retrying ${what} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${settings.retryAttempts}): ${err.message}`,
+        );
+        await sleep(delayMs, this.signal);
+      }
+    }
+  }
+
+  /** Sends the ranged GET for what is left of `seg` and checks the answer before any byte is written. */
+  private async openRange(
+    seg: LiveSegment,
+    signal: AbortSignal,
+  ): Promise<{ response: Response; expectedEnd: number | null }> {
+    const job = this.job;
+    const url = job.finalUrl ?? job.url;
+    if (!job.isResumable) {
+      const { response } = await sendRequest(this.requestContext(), { url, signal });
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => {});
+        throw statusError(response, url);
+      }
+      const length = response.headers.get('content-length');
+      if (job.sizeBytes !== null && length !== null && Number(length) !== job.sizeBytes) {
+        await response.body?.cancel().catch(() => {});
+        throw new DdmError(`Resource changed: length ${length} instead of ${job.sizeBytes}: GET ${url}`, {
+          code: 'ERR_RESOURCE_CHANGED',
+        });
+      }
+      return { response, expectedEnd: job.sizeBytes };
+    }
+    const start = seg.cursor;
+    const end = seg.end as number;
+    const validator = ifRangeValidator(job.etag, job.lastModified);
+    const { response } = await sendRequest(this.requestContext(), {
+      url,
+      range: { start, end: end - 1 },
+      ifRange: validator,
+      signal,
+    });
+    const fail = async (error: DdmError): Promise<never> => {
+      await response.body?.cancel().catch(() => {});
+      throw error;
+    };
+    const range = `bytes=${start}-${end - 1}`;
+    if (response.status === 200) {
+      const etag = response.headers.get('etag');
+      const length = response.headers.get('content-length');
+      if (
+        strongEtagDiffers(job.etag, etag) ||
+        (length !== null && job.sizeBytes !== null && Number(length) !== job.sizeBytes)
+      ) {
+        return fail(
+          new DdmError(`Resource changed (answered 200 with a new version to ${range}): GET ${url}`, {
+            code: 'ERR_RESOURCE_CHANGED',
+          }),
+        );
+      }
+      return fail(
+        new DdmError(`Range request answered 200 instead of 206: GET ${url}`, { code: 'ERR_RANGE_UNSUPPORTED' }),
+      );
+    }
+    if (response.status !== 206) {
+      await response.body?.cancel().catch(() => {});
+      if (response.status === 416) {
+        throw new DdmError(`Range ${range} not satisfiable (the file shrank?): GET ${url}`, {
+          code: 'ERR_RESOURCE_CHANGED',
+        });
+      }
+      throw statusError(response, url);
+    }
+    const encoding = response.headers.get('content-encoding');
+    if (encoding && encoding.toLowerCase() !== 'identity') {
+      return fail(
+        new DdmError(`Range response is ${encoding}-compressed; its bytes cannot go at file offsets: GET ${url}`, {
+          code: 'ERR_COMPRESSED',
+        }),
+      );
+    }
+    const contentRange = response.headers.get('content-range');
+    const parsed = parseContentRange(contentRange);
+    if (!parsed || parsed.start !== start || parsed.end > end - 1) {
+      return fail(
+        new DdmError(`Content-Range "${contentRange ?? ''}" does not match the request ${range}: GET ${url}`, {
+          code: 'ERR_RANGE_MISMATCH',
+          retryable: true,
+        }),
+      );
+    }
+    if (parsed.total !== null && job.sizeBytes !== null && parsed.total !== job.sizeBytes) {
+      return fail(
+        new DdmError(`Resource changed: size ${parsed.total} instead of ${job.sizeBytes}: GET ${url}`, {
+          code: 'ERR_RESOURCE_CHANGED',
+        }),
+      );
+    }
+    if (strongEtagDiffers(job.etag, response.headers.get('etag'))) {
+      return fail(
+        new DdmError(`Resource changed: ETag ${response.headers.get('etag')} instead of ${job.etag}: GET ${url}`, {
+          code: 'ERR_RESOURCE_CHANGED',
+        }),
+      );
+    }
+    const length = response.headers.get('content-length');
+    if (length !== null && Number(length) !== parsed.end - parsed.start + 1) {
+      return fail(
+        new DdmError(`Content-Length ${length} does not match Content-Range "${contentRange}": GET ${url}`, {
+          code: 'ERR_RANGE_MISMATCH',
+          retryable: true,
+        }),
+      );
+    }
+    return { response, expectedEnd: parsed.end + 1 };
+  }
+
+  /** Streams a response body into the file at the segment's cursor, coalescing small chunks. */
+  private async pump(
+    seg: LiveSegment,
+    response: Response,
+    expectedEnd: number | null,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const file = this.file as PartFile;
+    const body = response.body;
+    if (!body)
+      throw new DdmError(`Empty response body: GET ${this.job.finalUrl}`, { code: 'ERR_NETWORK', retryable: true });
+    const bufferBytes = this.deps.settings().segmentBufferBytes;
+    if (!seg.buffer || seg.buffer.length !== bufferBytes) seg.buffer = new Uint8Array(bufferBytes);
+    const buffer = seg.buffer;
+    let buffered = 0;
+    let bufferPos = seg.start + seg.writtenBytes;
+    const flush = async () => {
+      if (buffered === 0) return;
+      await file.write(buffer, buffered, bufferPos);
+      seg.writtenBytes += buffered;
+      bufferPos += buffered;
+      buffered = 0;
+    };
+    const reader = body.getReader();
+    const buckets = [this.bucket, this.deps.globalBucket];
+    let isLimited = this.bucket.rate !== null || this.deps.globalBucket.rate !== null;
+    let sawEnd = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          sawEnd = true;
+          break;
+        }
+        const stopAt = seg.end ?? expectedEnd;
+        let chunk = value;
+        if (stopAt !== null && seg.cursor + chunk.length > stopAt)
+          chunk = chunk.subarray(0, Math.max(0, stopAt - seg.cursor));
+        if (chunk.length > 0) {
+          isLimited = this.bucket.rate !== null || this.deps.globalBucket.rate !== null;
+          if (isLimited) await acquire(buckets, chunk.length, signal);
+          if (buffered + chunk.length > buffer.length) await flush();
+          if (buffered === 0 && chunk.length >= buffer.length >> 1) {
+            // Large chunks go straight to disk; copying them would only cost time.
+            await file.write(chunk, chunk.length, bufferPos);
+            seg.writtenBytes += chunk.length;
+            bufferPos += chunk.length;
+          } else {
+            buffer.set(chunk, buffered);
+            buffered += chunk.length;
+          }
+          seg.receivedBytes += chunk.length;
+        }
+        if (stopAt !== null && seg.cursor >= stopAt) break;
+      }
+    } catch (error) {
+      await flush();
+      throw error;
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+    await flush();
+    if (seg.end === null && sawEnd) {
+      // No length: the size is whatever the stream delivered.
+      seg.end = seg.start + seg.writtenBytes;
+      this.deps.repos.jobs.update(this.id, { sizeBytes: seg.end });
+      this.job = { ...this.job, sizeBytes: seg.end };
+      return;
+    }
+    const target = Math.min(seg.end ?? Number.POSITIVE_INFINITY, expectedEnd ?? Number.POSITIVE_INFINITY);
+    if (sawEnd && seg.cursor < target) {
+      throw new DdmError(
+        `Connection closed after ${seg.cursor - seg.start} of ${target - seg.start} bytes of segment #${seg.index}: GET ${this.job.finalUrl}`,
+        { code: 'ERR_NETWORK', retryable: true },
+      );
+    }
+  }
+
+  /** Rates, stalls and laggards, four times a second. */
+  private monitor(): void {
+    const now = Date.now();
+    const settings = this.deps.settings();
+    let total = 0;
+    const active = this.segments.filter((s) => s.status === 'active' || s.status === 'stalled');
+    for (const s of active) {
+      s.samples.push({ at: now, bytes: s.receivedBytes });
+      while (s.samples.length > 2 && (s.samples[0] as { at: number }).at < now - RATE_WINDOW_MS) s.samples.shift();
+      const first = s.samples[0] as { at: number; bytes: number };
+      const dt = now - first.at;
+      s.rateBytesPerSec = dt > 0 ? ((s.receivedBytes - first.bytes) * 1000) / dt : 0;
+      total += s.rateBytesPerSec;
+      const age = now - s.requestStartedAt;
+      if (age < 1000) continue;
+      if (s.rateBytesPerSec < settings.lowSpeedBytesPerSec && !this.isThrottled()) {
+        s.lowSince ??= now;
+        s.status = 'stalled';
+        if (now - s.lowSince >= settings.lowSpeedTimeMs) {
+          s.requestAbort?.abort(
+            new DdmError(
+              `Stalled: under ${formatRate(settings.lowSpeedBytesPerSec)} for ${settings.lowSpeedTimeMs / 1000} s (segment #${s.index}): GET ${this.job.finalUrl}`,
+              { code: 'ERR_STALLED', retryable: true },
+            ),
+          );
+        }
+      } else {
+        s.lowSince = null;
+        if (s.status === 'stalled') s.status = 'active';
+      }
+    }
+    for (const s of this.segments) if (s.status !== 'active' && s.status !== 'stalled') s.rateBytesPerSec = 0;
+    this.rateBytesPerSec = total;
+    this.restartLaggard(active, now, settings);
+  }
+
+  private isThrottled(): boolean {
+    return this.bucket.rate !== null || this.deps.globalBucket.rate !== null;
+  }
+
+  /** A connection far slower than its siblings is restarted (a new connection often gets a better path). */
+  private restartLaggard(active: LiveSegment[], now: number, settings: EngineSettings): void {
+    if (this.isThrottled()) return;
+    const mature = active.filter((s) => now - s.requestStartedAt >= 1000);
+    if (mature.length < 3) return;
+    const rates = mature.map((s) => s.rateBytesPerSec).sort((a, b) => a - b);
+    const median = rates[Math.floor(rates.length / 2)] as number;
+    for (const s of mature) {
+      const isSlow = s.rateBytesPerSec < settings.slowConnectionRatio * median;
+      const isWorth = s.remaining() > median * 0.5;
+      if (!isSlow || !isWorth || s.slowRestarts >= MAX_SLOW_RESTARTS) {
+        s.slowSince = null;
+        continue;
+      }
+      s.slowSince ??= now;
+      if (now - s.slowSince >= settings.slowConnectionMs) {
+        s.slowRestarts++;
+        s.slowSince = null;
+        const why = `restarted segment #${s.index}: ${formatRate(s.rateBytesPerSec)} against a median of ${formatRate(median)}`;
+        this.why = why;
+        this.deps.emit({ type: 'job-why', jobId: this.id, why });
+        s.requestAbort?.abort(new SlowRestart());
+      }
+    }
+  }
+
+  /** fdatasync, then one transaction with every segment's written bytes: the DB never claims unsynced data. */
+  checkpoint(): Promise<void> {
+    if (this.isCheckpointing) return this.isCheckpointing;
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    this.isCheckpointing = (async () => {
+      const captured = this.segments.map((s) => s.toRow());
+      const { repos } = this.deps;
+      await file.sync();
+      repos.db.transaction(() => {
+        repos.segments.save(this.id, captured);
+        repos.live.put({
+          jobId: this.id,
+          rateBytesPerSec: this.rateBytesPerSec,
+          connections: this.connections,
+          segments: this.segmentSnapshots(),
+          updatedAt: Date.now(),
+        });
+      })();
+    })().finally(() => {
+      this.isCheckpointing = null;
+    });
+    return this.isCheckpointing;
+  }
+
+  // ---- finishing ---------------------------------------------------------------------------
+
+  private async finish(): Promise<void> {
+    const file = this.file as PartFile;
+    this.deps.transition(this.id, 'verifying');
+    const size = this.job.sizeBytes ?? 0;
+    const actual = await file.sizeBytes();
+    if (actual !== size) {
+      throw new DdmError(`Size check failed: ${actual} bytes on disk, expected ${size}: ${this.partPath}`, {
+        code: 'ERR_SIZE_MISMATCH',
+      });
+    }
+    await file.sync();
+    await this.closeFile();
+    if (this.job.checksum) {
+      const result = await verifyChecksum(this.partPath, this.job.checksum);
+      if (!result.ok) {
+        throw new DdmError(
+          `Checksum mismatch: expected ${result.expected}, got ${result.actual}; data kept in ${this.partPath}`,
+          { code: 'ERR_CHECKSUM_MISMATCH' },
+        );
+      }
+    }
+    await this.moveIntoPlace();
+    this.deps.repos.jobs.update(this.id, { completedAt: Date.now(), errorCode: null, errorMessage: null });
+    this.deps.repos.live.delete(this.id);
+    this.deps.transition(this.id, 'completed');
+  }
+
+  /** Renames `.part` to the final name without ever replacing a file that appeared meanwhile. */
+  private async moveIntoPlace(): Promise<void> {
+    const overwrite = this.job.settings.overwrite ?? this.deps.settings().overwrite;
+    const part = this.partPath;
+    if (overwrite === 'overwrite') {
+      try {
+        await rename(part, this.finalPath);
+      } catch (error) {
+        throw ioError(error, 'renaming the finished download', this.finalPath);
+      }
+      return;
+    }
+    for (let i = 0; i < 3; i++) {
+      try {
+        // link() fails with EEXIST instead of replacing: no race with a file created meanwhile.
+        await link(part, this.finalPath);
+        await unlink(part);
+        return;
+      } catch (error) {
+        const code = errnoOf(error);
+        if (code === 'EEXIST') {
+          if (overwrite === 'fail') throw ioError(error, 'renaming the finished download', this.finalPath);
+          const name = this.freeName(this.job.fileName);
+          await rename(part, join(this.job.dir, `${name}.part`)).catch((e) => {
+            throw ioError(e, 'renaming', part);
+          });
+          this.deps.repos.jobs.update(this.id, { fileName: name });
+          this.job = { ...this.job, fileName: name };
+          this.setWhy(`saved as ${name}: the original name was taken while downloading`);
+          continue;
+        }
+        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+          if (existsSync(this.finalPath)) continue;
+          await rename(part, this.finalPath).catch((e) => {
+            throw ioError(e, 'renaming the finished download', this.finalPath);
+          });
+          return;
+        }
+        throw ioError(error, 'renaming the finished download', this.finalPath);
+      }
+    }
+    throw new DdmError(`Could not find a free name for: ${this.finalPath}`, { code: 'ERR_FILE_EXISTS' });
+  }
+}
+
+class SlowRestart extends Error {
+  constructor() {
+    super('slow connection restarted');
+  }
+}
+
+/** What changed between the stored resource and a new probe, or null when it is the same. */
+export function resourceChange(job: JobRow, info: ProbeResult): string | null {
+  if (job.sizeBytes !== null && info.sizeBytes !== null && job.sizeBytes !== info.sizeBytes) {
+    return `resource changed: size ${info.sizeBytes} instead of ${job.sizeBytes}`;
+  }
+  if (job.etag && info.etag && strongEtagDiffers(job.etag, info.etag)) {
+    return `resource changed: ETag ${info.etag} instead of ${job.etag}`;
+  }
+  if (!job.etag && job.lastModified && info.lastModified && job.lastModified !== info.lastModified) {
+    return `resource changed: Last-Modified ${info.lastModified} instead of ${job.lastModified}`;
+  }
+  return null;
+}
+
+/** Normalises anything thrown into a DdmError (classified by errno/name, never by message). */
+export function toDdmError(error: unknown): DdmError {
+  if (error instanceof DdmError) return error;
+  const c = classifyError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new DdmError(message, { code: c.code, retryable: c.retryable, cause: error });
+}

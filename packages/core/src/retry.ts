@@ -1,0 +1,217 @@
+/**
+ * Retry policy as small pure functions: how long to wait, whether a status or an error is worth
+ * another try, and what a server's Retry-After asks for.
+ *
+ * Errors are classified by their `code` (errno style) or DOM exception `name`, never by message
+ * text. What Bun 1.4.4's fetch was observed to throw against loopback servers (re-checked by
+ * the "Bun fetch failures" tests in retry.test.ts):
+ *
+ * - nothing listening on the port: TypeError with `code: 'ECONNREFUSED'`;
+ * - socket closed or reset before the response head, a response head that is not HTTP, a body
+ *   cut short (Content-Length not reached, chunked body truncated, socket destroyed mid-body):
+ *   TypeError with `code: 'ECONNRESET'` (from `fetch()` or from reading the body);
+ * - unknown host: TypeError with `code: 'ENOTFOUND'`, `syscall: 'getaddrinfo'`;
+ * - `AbortSignal.timeout()` fired, before or during the body: DOMException named
+ *   `'TimeoutError'` (its `code` is the number 23);
+ * - `controller.abort()` without a reason: DOMException named `'AbortError'` (`code` 20);
+ *   `controller.abort(reason)` rejects with `reason` itself;
+ * - an `ftp:` URL: TypeError with `code: 'ERR_INVALID_ARG_VALUE'`.
+ *
+ * Older Bun versions threw `code: 'ConnectionRefused'` / `'ConnectionClosed'`; both are still
+ * mapped.
+ */
+import { DdmError, type ErrorCode, errnoOf } from './errors.ts';
+
+/** Longest Retry-After ddm honours; a server asking for more is waited on for this long. */
+export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+
+export interface BackoffOptions {
+  /** Upper bound of the first retry's delay. */
+  baseDelayMs: number;
+  /** No delay exceeds this. */
+  maxDelayMs: number;
+}
+
+/**
+ * Delay before retry number `attempt` (1 = the first retry), with "full jitter": a uniformly
+ * random delay in `[0, min(maxDelayMs, baseDelayMs * 2^(attempt - 1)))`.
+ *
+ * Full jitter rather than decorrelated jitter because it is a pure function of the attempt
+ * number (decorrelated jitter needs the previous delay, i.e. state per segment), and in AWS's
+ * comparison ("Exponential Backoff And Jitter") it spreads competing clients as well as
+ * decorrelated jitter while doing the least total work. Here the competing clients are our own
+ * segments, which all fail together when a server drops every connection at once.
+ *
+ * Non-integer or < 1 attempts count as 1; negative options count as 0. `random` must return a
+ * number in `[0, 1)` (injectable for tests).
+ *
+ * @returns an integer number of ms, `0 <= delay <= maxDelayMs`.
+ */
+export function backoffDelayMs(
+  attempt: number,
+  { baseDelayMs, maxDelayMs }: BackoffOptions,
+  random: () => number = Math.random,
+): number {
+  const retryNumber = Number.isFinite(attempt) && attempt >= 1 ? Math.floor(attempt) : 1;
+  const base = Math.max(0, baseDelayMs);
+  const max = Math.max(0, maxDelayMs);
+  // 2^1024 is Infinity and 0 * Infinity is NaN; past 2^52 the cap has long been reached anyway.
+  const ceilingMs = Math.min(max, base * 2 ** Math.min(retryNumber - 1, 52));
+  const fraction = Math.min(Math.max(random(), 0), 1);
+  return Math.min(max, Math.floor(fraction * ceilingMs));
+}
+
+/** IMF-fixdate, RFC 850 and asctime dates all start with a day name (RFC 9110 §5.6.7). */
+const HTTP_DATE_PATTERN = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s/i;
+/** asctime has no zone but is UTC (RFC 9110 §5.6.7): `Sun Nov  6 08:49:37 1994`. */
+const ASCTIME_PATTERN = /^[a-z]{3}\s+([a-z]{3})\s+(\d{1,2})\s+(\d{2}:\d{2}:\d{2})\s+(\d{4})$/i;
+
+const HAS_ZONE_PATTERN = /(?:GMT|UTC|UT|Z|[+-]\d{4})$/i;
+
+/**
+ * Reads a Retry-After header (RFC 9110 §10.2.3): delta-seconds (`"120"`) or an HTTP-date
+ * (`"Wed, 21 Oct 2015 07:28:00 GMT"`, RFC 850 and asctime forms too), relative to `nowMs`.
+ *
+ * @returns the delay in ms, at least 0 (a date in the past means "now") and at most
+ *   {@link MAX_RETRY_AFTER_MS}; `null` when the header is absent, empty or not one of the
+ *   two forms (negative or fractional seconds included).
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (text === '') return null;
+  if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
+  if (!HTTP_DATE_PATTERN.test(text)) return null;
+  const asctime = ASCTIME_PATTERN.exec(text);
+  // HTTP-dates are always UTC; a sender that leaves the zone out still means GMT, not our zone.
+  const dateMs = asctime
+    ? Date.parse(`${asctime[2]} ${asctime[1]} ${asctime[4]} ${asctime[3]} GMT`)
+    : Date.parse(HAS_ZONE_PATTERN.test(text) ? text : `${text} GMT`);
+  if (Number.isNaN(dateMs)) return null;
+  return Math.min(Math.max(0, dateMs - nowMs), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * Whether a response status is worth retrying: 5xx, 408 Request Timeout and 429 Too Many
+ * Requests are; everything else (other 4xx, and 1xx-3xx, which are not failures) is not.
+ * Matches {@link HttpStatusError}'s `retryable`.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return (status >= 500 && status <= 599) || status === 408 || status === 429;
+}
+
+export interface ErrorClass {
+  code: ErrorCode;
+  retryable: boolean;
+}
+
+/** Connection-level failures that another attempt may well survive. */
+const RETRYABLE_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'EPROTO',
+  'EAI_AGAIN',
+  'ConnectionRefused',
+  'ConnectionClosed',
+  'ConnectionTimeout',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** Name-resolution failures: the host does not exist (as opposed to EAI_AGAIN, "try again"). */
+const HOST_NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'EAI_NONAME', 'EAI_FAIL']);
+
+const DISK_FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
+const FILE_SYSTEM_CODES: ReadonlySet<string> = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EISDIR',
+  'ENOTDIR',
+  'ENOENT',
+  'EEXIST',
+  'EMFILE',
+  'ENFILE',
+  'EIO',
+  'EFBIG',
+  'EBADF',
+]);
+
+const INVALID_URL_CODES: ReadonlySet<string> = new Set(['ERR_INVALID_URL', 'ERR_INVALID_ARG_VALUE']);
+
+/** TLS failures (bad or expired certificate, name mismatch, handshake) do not fix themselves. */
+const TLS_CODE_PATTERN = /CERT|TLS|SSL|HANDSHAKE/i;
+
+export interface ClassifyOptions {
+  /**
+   * True once a request to this host has been answered. A host that is not found on the first
+   * request is a typo or a dead name and fails at once; one that disappears later (Wi-Fi
+   * dropped, resolver hiccup) is retried.
+   * @default false
+   */
+  hasReachedHost?: boolean;
+}
+
+function nameOf(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && 'name' in error) {
+    const name = (error as { name: unknown }).name;
+    return typeof name === 'string' ? name : undefined;
+  }
+  return undefined;
+}
+
+function classifyOne(error: unknown, options: ClassifyOptions): ErrorClass | undefined {
+  if (error instanceof DdmError) return { code: error.code, retryable: error.retryable };
+  const name = nameOf(error);
+  // DOMExceptions carry numeric codes (20, 23), so the name is what identifies them.
+  if (name === 'TimeoutError') return { code: 'ERR_TIMEOUT', retryable: true };
+  if (name === 'AbortError') return { code: 'ERR_CANCELED', retryable: false };
+  const code = errnoOf(error);
+  if (code === undefined) return undefined;
+  if (RETRYABLE_NETWORK_CODES.has(code)) return { code: 'ERR_NETWORK', retryable: true };
+  if (HOST_NOT_FOUND_CODES.has(code)) return { code: 'ERR_NETWORK', retryable: options.hasReachedHost === true };
+  if (DISK_FULL_CODES.has(code)) return { code: 'ERR_DISK_FULL', retryable: false };
+  if (FILE_SYSTEM_CODES.has(code)) return { code: 'ERR_IO', retryable: false };
+  if (INVALID_URL_CODES.has(code)) return { code: 'ERR_INVALID_URL', retryable: false };
+  if (TLS_CODE_PATTERN.test(code)) return { code: 'ERR_NETWORK', retryable: false };
+  return undefined;
+}
+
+/**
+ * Maps any thrown value to an error code and whether retrying may help.
+ *
+ * - `DdmError` (and subclasses such as `HttpStatusError`): its own `code` and `retryable`.
+ * - DOMException `TimeoutError` (an `AbortSignal.timeout` fired): `ERR_TIMEOUT`, retryable.
+ * - DOMException `AbortError` (pause/cancel): `ERR_CANCELED`, not retryable. An abort with a
+ *   reason rejects with that reason, so abort with a `DdmError` to choose the code.
+ * - Connection failures (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `EPIPE`, `EAI_AGAIN`,
+ *   unreachable network, Bun's older `ConnectionRefused` / `ConnectionClosed`): `ERR_NETWORK`,
+ *   retryable.
+ * - Host not found (`ENOTFOUND`, `EAI_NONAME`, `EAI_FAIL`): `ERR_NETWORK`, retryable only when
+ *   `options.hasReachedHost` (see {@link ClassifyOptions}).
+ * - TLS certificate / handshake codes: `ERR_NETWORK`, not retryable.
+ * - `ENOSPC`, `EDQUOT`: `ERR_DISK_FULL`; other file-system errnos: `ERR_IO`; neither retryable.
+ * - Invalid URL / unsupported protocol: `ERR_INVALID_URL`, not retryable.
+ * - Anything else: its `cause` chain is classified (up to 8 levels); if nothing is recognised,
+ *   `ERR_NETWORK`, not retryable — an unknown failure is more likely a bug than a flaky link,
+ *   and retrying it would only hide it.
+ */
+export function classifyError(error: unknown, options: ClassifyOptions = {}): ErrorClass {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    const found = classifyOne(current, options);
+    if (found) return found;
+    current = typeof current === 'object' && 'cause' in current ? (current as { cause: unknown }).cause : undefined;
+  }
+  return { code: 'ERR_NETWORK', retryable: false };
+}
