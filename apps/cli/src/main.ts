@@ -6,12 +6,15 @@ import { DdmError, parseRate } from '@ddm/core';
  */
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
+import { benchCommand } from './commands/bench.ts';
 import { checksumCommand } from './commands/checksum.ts';
 import { completionCommand } from './commands/completion.ts';
 import { configCommand } from './commands/config.ts';
 import { controlCommand, limitCommand, moveCommand, removeCommand } from './commands/control.ts';
 import { demoCommand } from './commands/demo.ts';
 import { getCommand } from './commands/get.ts';
+import { importHarCommand } from './commands/import-har.ts';
+import { refreshCommand } from './commands/refresh.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { tuiCommand } from './commands/tui.ts';
@@ -82,6 +85,9 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   const add = cli.command('add [...urls]', 'Queue downloads and print their job ids (run them with ddm run)');
   for (const [f, d] of JOB_OPTIONS) add.option(f, d);
   add
+    .option('--curl <command>', 'Add the request of a browser "Copy as cURL" command (bash or cmd quoting)')
+    .option('--allow-cookies', 'Send the cookies of a --curl command (scoped to their domain)')
+    .option('--remember-cookies', 'Store those cookies in the job DB so a later process can resume')
     .example('ddm add https://example.com/a.iso https://example.com/b.iso --priority 5')
     .example('ddm add https://example.com/a.iso --json   # {"ids":[1]}')
     .action((urls: string[], flags: Flags) =>
@@ -168,6 +174,40 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('-d, --dir <dir>', 'Where to save the demo files (default: a temp dir)')
     .example('ddm demo --headless')
     .action((flags: Flags) => run(withContext(flags, (ctx, out) => demoCommand(ctx, out, flags))));
+  const importHar = cli
+    .command(
+      'import-har <file>',
+      "Queue the download found in a browser's HAR export, with its headers (and cookies if allowed)",
+    )
+    .option('--list', 'List the entries and their scores instead of importing')
+    .option('--pick <n>', 'Import entry number n (see --list)')
+    .option('--match <text>', 'Import the best entry whose URL contains text')
+    .option('--allow-cookies', 'Send the captured cookies (scoped to their domain and path)')
+    .option('--remember-cookies', 'Store those cookies in the job DB so a later process can resume')
+    .option('--start', 'Download now, in the foreground (like ddm get)');
+  for (const [f, d] of JOB_OPTIONS) if (!f.startsWith('-H')) importHar.option(f, d);
+  importHar
+    .example('ddm import-har ~/Downloads/site.har --list')
+    .example('ddm import-har site.har --match .iso --allow-cookies --start')
+    .action((file: string, flags: Flags) =>
+      run(withContext(flags, (ctx, out) => importHarCommand(ctx, out, file, flags))),
+    );
+  cli
+    .command('refresh <id>', 'Give a job a new URL or HAR request for the same file; finished segments are kept')
+    .option('--url <url>', 'The new URL')
+    .option('--har <file>', 'A new HAR export to take the request from')
+    .option('--pick <n>', 'HAR entry number')
+    .option('--match <text>', 'HAR entry whose URL contains text')
+    .option('--allow-cookies', 'Send the captured cookies')
+    .option('--remember-cookies', 'Store those cookies in the job DB')
+    .example('ddm refresh 4 --url "https://cdn.example.com/file.iso?sig=new"')
+    .example('ddm refresh 4 --har fresh.har --allow-cookies')
+    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => refreshCommand(ctx, out, id, flags))));
+  cli
+    .command('bench <url>', 'Measure 1, 2, 4, 8, 16 connections against a host; later jobs to it use the best count')
+    .option('--max <n>', 'Most connections to try (default 16)')
+    .example('ddm bench https://mirror.example.com/big.iso --max 16')
+    .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => benchCommand(ctx, out, url, flags))));
   cli
     .command('checksum <file>', 'Print a file hash')
     .option('--algo <algo>', 'sha256 (default), sha1, sha512 or md5')

@@ -3,10 +3,11 @@
  * job with a JobRun, and is steered in-process (CLI, TUI) or from other processes through the
  * `commands` table, which it notices cheaply with `PRAGMA data_version`.
  */
-import { mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
+import { cookieHeaderFor } from '@ddm/har';
 import { parseChecksumSpec } from './checksum.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
@@ -79,7 +80,19 @@ export function isLockHolderAlive(lock: { pid: number; hostname: string; heartbe
   } catch (error) {
     if ((error as { code?: string }).code !== 'EPERM') return false;
   }
+  if (isZombie(lock.pid)) return false;
   return Date.now() - lock.heartbeatAt < LOCK_STALE_MS;
+}
+
+/** A killed process stays visible to kill(pid, 0) until it is reaped; /proc tells it is dead. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
 }
 
 export class Engine implements EngineController {
@@ -489,7 +502,7 @@ export class Engine implements EngineController {
     const netrc = this.options.netrc ?? [];
     return {
       headers: { ...job.settings.headers, ...secrets?.headers },
-      cookieHeaderFor: secrets?.cookieHeaderFor,
+      cookieHeaderFor: secrets?.cookieHeaderFor ?? storedCookies(job),
       authorizationFor: (url) => {
         const creds = netrcCredentialsFor(netrc, new URL(url).hostname);
         return creds ? basicAuthHeader(creds.login, creds.password) : null;
@@ -590,6 +603,13 @@ export class Engine implements EngineController {
     this.snapshotCache = snapshot;
     return snapshot;
   }
+}
+
+/** Cookies kept in the DB only with --remember-cookies; scoped to their domain and path. */
+function storedCookies(job: JobRow): ((url: string) => string | null) | undefined {
+  const cookies = job.settings.cookies;
+  if (!cookies || cookies.length === 0) return undefined;
+  return (url) => cookieHeaderFor(cookies, url);
 }
 
 function liveJobSnapshot(job: JobRow, run: JobRun): JobSnapshot {
