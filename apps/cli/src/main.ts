@@ -4,6 +4,7 @@ import { DdmError, parseRate } from '@ddm/core';
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
+import { DbError } from '@ddm/db';
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
 import { benchCommand } from './commands/bench.ts';
@@ -234,13 +235,13 @@ export function buildCli(setExit: (code: ExitCode) => void) {
 export function reportError(error: unknown, isJson: boolean): ExitCode {
   const isDebug = process.env.DDM_DEBUG === '1';
   const isCac = error instanceof Error && error.name === 'CACError';
-  const code = error instanceof DdmError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
+  const code = error instanceof DdmError || error instanceof DbError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
   const message = error instanceof Error ? error.message : String(error);
   const out = createOutput({ json: isJson });
   if (isJson) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
   out.error(isCac ? `${message} (see ddm --help)` : message);
   if (isDebug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  if (error instanceof DdmError) return exitCodeFor(error.code);
+  if (error instanceof DdmError || error instanceof DbError) return exitCodeFor(error.code);
   if (isCac) return EXIT.usage;
   if (!isDebug) process.stderr.write('ddm: this is a bug; run again with DDM_DEBUG=1 for details\n');
   return EXIT.jobFailed;
