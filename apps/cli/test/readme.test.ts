@@ -1,0 +1,38 @@
+import { expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliHome } from './cli-harness.ts';
+
+const ROOT = join(import.meta.dir, '..', '..', '..');
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+function quickStartCommands(): string[] {
+  const section = readme.split('## Quick start')[1] ?? '';
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  return block.split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+}
+
+test('the README quick start has exactly two commands: install + main job, install + tests', () => {
+  const commands = quickStartCommands();
+  expect(commands).toHaveLength(2);
+  expect(commands[0]).toStartWith('npm install -g bun@1.4.4 && bun install --frozen-lockfile && ');
+  expect(commands[1]).toEndWith('&& bun run test');
+  // .ci/run runs that same test command.
+  expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toContain('bun run test');
+});
+
+test('README command 1 (the main job) downloads in a temp DDM_HOME against its local server', async () => {
+  const mainJob = (quickStartCommands()[0] ?? '').split('&&').at(-1)?.trim() ?? '';
+  expect(mainJob).toBe('bun run ddm demo --headless');
+  using cli = cliHome();
+  const proc = Bun.spawn(mainJob.split(' '), {
+    cwd: ROOT,
+    env: { ...process.env, DDM_HOME: cli.home, NO_COLOR: '1' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [stdout, exitCode] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  expect(exitCode).toBe(0);
+  expect(stdout).toContain('All demo downloads complete');
+  expect(stdout.match(/^ok /gm)).toHaveLength(4);
+}, 90_000);
