@@ -78,8 +78,24 @@ export function loadContextConfig(
   return { paths, loaded };
 }
 
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'];
+
+/**
+ * Bun's fetch applies HTTP_PROXY/HTTPS_PROXY by itself, even when a request asks for no proxy.
+ * ddm resolves proxies itself (flag > config > env, with NO_PROXY; core/src/proxy.ts) and passes
+ * the result to every request, so the variables are taken out of the process environment.
+ */
+function takeProxyVariables(): Record<string, string | undefined> {
+  const env = { ...process.env };
+  for (const name of PROXY_VARIABLES) {
+    delete process.env[name];
+    delete process.env[name.toLowerCase()];
+  }
+  return env;
+}
+
 export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): Context {
-  const env = process.env;
+  const env = takeProxyVariables();
   const { paths, loaded } = loadContextConfig(
     { ...configFlags, ...(flags.verbose ? { logLevel: 'debug' as const } : {}) },
     env,

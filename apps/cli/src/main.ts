@@ -43,6 +43,8 @@ async function withContext(
   flags: Flags,
   fn: (ctx: ReturnType<typeof openContext>, out: Output) => Promise<ExitCode>,
 ): Promise<ExitCode> {
+  // mri turns `--proxy ''` into 0; an empty proxy means "no proxy, even if HTTP_PROXY is set".
+  if (flags.proxy !== undefined) flags.proxy = flags.proxy === 0 ? '' : String(flags.proxy);
   const out = createOutput(flags);
   const ctx = openContext(flags, configFlagsFrom(flags));
   try {
@@ -235,7 +237,8 @@ export function buildCli(setExit: (code: ExitCode) => void) {
 export function reportError(error: unknown, isJson: boolean): ExitCode {
   const isDebug = process.env.DDM_DEBUG === '1';
   const isCac = error instanceof Error && error.name === 'CACError';
-  const code = error instanceof DdmError || error instanceof DbError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
+  const code =
+    error instanceof DdmError || error instanceof DbError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
   const message = error instanceof Error ? error.message : String(error);
   const out = createOutput({ json: isJson });
   if (isJson) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);

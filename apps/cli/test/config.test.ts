@@ -89,8 +89,27 @@ describe('ddm config', () => {
 describe('conventions', () => {
   test('every command has --help with an example', async () => {
     using cli = cliHome();
-    const commands = ['get', 'add', 'run', 'status', 'pause', 'resume', 'cancel', 'remove', 'limit', 'move', 'wait',
-      'tui', 'demo', 'checksum', 'config', 'completion', 'import-har', 'refresh', 'bench'];
+    const commands = [
+      'get',
+      'add',
+      'run',
+      'status',
+      'pause',
+      'resume',
+      'cancel',
+      'remove',
+      'limit',
+      'move',
+      'wait',
+      'tui',
+      'demo',
+      'checksum',
+      'config',
+      'completion',
+      'import-har',
+      'refresh',
+      'bench',
+    ];
     for (const command of commands) {
       const result = await cli.run([command, '--help']);
       expect(result.exitCode).toBe(0);
@@ -123,6 +142,8 @@ describe('conventions', () => {
     writeFileSync(file, 'abc');
     const result = await cli.run(['checksum', file]);
     expect(result.stdout).toBe(`sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ${file}\n`);
-    expect((await cli.run(['checksum', file, '--algo', 'md5'])).stdout).toStartWith('md5:900150983cd24fb0d6963f7d28e17f72');
+    expect((await cli.run(['checksum', file, '--algo', 'md5'])).stdout).toStartWith(
+      'md5:900150983cd24fb0d6963f7d28e17f72',
+    );
   });
 });

@@ -72,7 +72,9 @@ describe('bad input: one line, documented exit code, no stack, nothing pretendin
     const url = server.url('/x.bin');
     await server.stop();
     using cli = cliHome();
-    const result = await cli.run(['get', url, '-d', cli.dir], { env: { DDM_RETRY__ATTEMPTS: '1', DDM_RETRY__BASE_DELAY_MS: '10' } });
+    const result = await cli.run(['get', url, '-d', cli.dir], {
+      env: { DDM_RETRY__ATTEMPTS: '1', DDM_RETRY__BASE_DELAY_MS: '10' },
+    });
     expect(result.exitCode).toBe(3);
     expectOneLine(result.stderr, url);
     expect(readdirSync(cli.dir)).toEqual([]);
@@ -144,7 +146,12 @@ describe('add, run, status', () => {
   test('add --json prints ids; run downloads them; status --json reports completed', async () => {
     const a = generatedBody(2 * MiB, 7);
     const b = generatedBody(1 * MiB, 8);
-    await using server = await startTestServer({ files: [{ path: '/a.bin', body: a }, { path: '/b.bin', body: b }] });
+    await using server = await startTestServer({
+      files: [
+        { path: '/a.bin', body: a },
+        { path: '/b.bin', body: b },
+      ],
+    });
     using cli = cliHome();
     const added = await cli.run(['add', server.url('/a.bin'), server.url('/b.bin'), '-d', cli.dir, '--json']);
     expect(added.exitCode).toBe(0);
