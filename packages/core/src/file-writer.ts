@@ -2,7 +2,7 @@
  * The one preallocated `.part` file a job writes in place. Every write is positioned (all four
  * arguments) and looped until complete; nothing relies on a file cursor or append mode.
  */
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { DdmError, errnoOf } from './errors.ts';
 
 /** Maps an fs errno to ERR_DISK_FULL / ERR_IO with a message naming the path. */
@@ -69,6 +69,9 @@ export class PartFile {
       }
     } catch (error) {
       await handle.close().catch(() => {});
+      // The file is ours (created exclusively just above) and the job does not know it exists
+      // yet; left behind it would make every later attempt fail with EEXIST instead of resuming.
+      await unlink(path).catch(() => {});
       throw ioError(error, 'reserving space for the download', path);
     }
     return file;

@@ -29,6 +29,13 @@ export interface HttpRequest {
   ifRange?: string | null;
   signal: AbortSignal;
   maxRedirects?: number;
+  /**
+   * The URL the user asked for, whose host the user's credentials belong to. Segment requests
+   * go straight to the final (redirected) URL, which may be on another host: without this they
+   * would count that host as the origin and send it Authorization and Cookie.
+   * @default url
+   */
+  originUrl?: string;
 }
 
 export interface HttpResponse {
@@ -81,11 +88,11 @@ function headersForHop(ctx: RequestContext, req: HttpRequest, hopUrl: URL, origi
  *   ERR_TOO_MANY_REDIRECTS, ERR_REDIRECT_LOOP; rethrows the signal's reason when aborted.
  */
 export async function sendRequest(ctx: RequestContext, req: HttpRequest): Promise<HttpResponse> {
-  const origin = parseHttpUrl(req.url);
+  const origin = parseHttpUrl(req.originUrl ?? req.url);
   const chain: string[] = [];
   const seen = new Set<string>();
   const maxRedirects = req.maxRedirects ?? 10;
-  let url = origin;
+  let url = req.originUrl === undefined ? origin : parseHttpUrl(req.url);
   const method = req.method ?? 'GET';
   for (;;) {
     if (seen.has(url.href)) {

@@ -157,6 +157,7 @@ export class JobRun {
   private ctx: RequestContext | null = null;
   private host = '';
   private isDownloading = false;
+  private restartReason: string | null = null;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -281,11 +282,16 @@ export class JobRun {
     })();
     this.refreshJob();
     this.segments = [];
+    this.restartReason = signal.reason;
     this.deps.emit({ type: 'job-restarted', jobId: this.id, code: signal.code, reason: signal.reason });
     this.setWhy(`restarted from zero: ${signal.reason}`);
   }
 
   private async attempt(isRestart: boolean): Promise<void> {
+    // A restart comes from a worker that aborted `fatalAbort`; without a fresh controller the
+    // restart's probe would see an aborted signal and every restart would fail at once.
+    this.fatalAbort = new AbortController();
+    this.fatalError = null;
     this.refreshJob();
     this.deps.transition(this.id, 'probing', isRestart ? 'restart' : null);
     this.ctx = this.deps.requestContext(this.job);
@@ -329,10 +335,13 @@ export class JobRun {
     const acceptsRanges = info.acceptsRanges && !info.isCompressed && !wasSingle;
     const isResumable = acceptsRanges && info.sizeBytes !== null;
     const whyParts: string[] = [];
+    // Keep the reason of a restart: the probe's own reasons below would otherwise replace it.
+    if (isRestart && this.restartReason) whyParts.push(`restarted from zero: ${this.restartReason}`);
     if (!info.acceptsRanges) whyParts.push('single connection: the server does not support Range requests');
     else if (info.isCompressed) whyParts.push('single connection: the server compresses the body');
-    else if (info.sizeBytes === null) whyParts.push('single connection: the server sends no length');
     else if (wasSingle) whyParts.push('single connection: ranged answers were unusable earlier');
+    // A missing length matters on its own (no preallocation, no resume), with or without Range.
+    if (info.sizeBytes === null) whyParts.push('no length: size learned at the end, cannot resume');
     whyParts.push(...info.notes);
 
     let fileName = job.fileName;
@@ -402,7 +411,14 @@ export class JobRun {
       const existing = await PartFile.openExisting(this.partPath);
       if (existing) {
         this.file = existing;
-        if (!this.job.isResumable) await existing.truncate(sizeBytes ?? 0);
+        // A fresh plan (a restart from zero, a new version) must not inherit the old file's
+        // length or bytes: a smaller new version would fail the size check, and stale bytes of
+        // the old version must never stand in for the new one. Empty it, then reserve again.
+        const isFreshPlan = this.segments.every((s) => s.writtenBytes === 0);
+        if (!this.job.isResumable || isFreshPlan) {
+          await existing.truncate(0);
+          await existing.truncate(sizeBytes ?? 0);
+        }
         return;
       }
       if (this.segments.some((s) => s.writtenBytes > 0)) {
@@ -645,8 +661,9 @@ export class JobRun {
   ): Promise<{ response: Response; expectedEnd: number | null }> {
     const job = this.job;
     const url = job.finalUrl ?? job.url;
+    // `originUrl`: credentials belong to the job's URL's host, not to wherever it redirected.
     if (!job.isResumable) {
-      const { response } = await sendRequest(this.requestContext(), { url, signal });
+      const { response } = await sendRequest(this.requestContext(), { url, originUrl: job.url, signal });
       if (response.status !== 200) {
         await response.body?.cancel().catch(() => {});
         throw statusError(response, url);
@@ -665,6 +682,7 @@ export class JobRun {
     const validator = ifRangeValidator(job.etag, job.lastModified);
     const { response } = await sendRequest(this.requestContext(), {
       url,
+      originUrl: job.url,
       range: { start, end: end - 1 },
       ifRange: validator,
       signal,
@@ -677,8 +695,13 @@ export class JobRun {
     if (response.status === 200) {
       const etag = response.headers.get('etag');
       const length = response.headers.get('content-length');
+      // Without an ETag, If-Range carried Last-Modified (RFC 9110 §13.1.5): a 200 with another
+      // date means the validator failed, i.e. a new version, not a server without ranges.
+      const lastModified = response.headers.get('last-modified');
+      const isNewDate = !job.etag && !!job.lastModified && !!lastModified && lastModified !== job.lastModified;
       if (
         strongEtagDiffers(job.etag, etag) ||
+        isNewDate ||
         (length !== null && job.sizeBytes !== null && Number(length) !== job.sizeBytes)
       ) {
         return fail(
