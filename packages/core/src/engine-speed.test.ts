@@ -1,0 +1,57 @@
+/** Dynamic segmentation: work stealing, laggard restarts, persisted splits. */
+import { describe, expect, setDefaultTimeout, test } from 'bun:test';
+import { generatedBody, startTestServer } from './testing/index.ts';
+import { harness } from './engine-test-kit.ts';
+
+setDefaultTimeout(30_000);
+const MiB = 1024 * 1024;
+
+describe('dynamic segmentation', () => {
+  test('a connection that finishes takes over the back half of the largest remaining range', async () => {
+    const body = generatedBody(8 * MiB, 31);
+    // The first ranged request is slow, so its range is the largest left when the others finish.
+    await using server = await startTestServer({
+      files: [{ path: '/s.bin', body, knobs: { throttleBytesPerSec: 8 * MiB, slowRequest: { nth: 1, bytesPerSec: 512 * 1024 } } }],
+    });
+    await using h = harness({ settings: { connections: 4, minSplitBytes: 256 * 1024, slowConnectionMs: 60_000 } });
+    const id = h.engine.addJob(server.url('/s.bin'), { dir: h.dir });
+    await h.engine.run();
+    expect(h.job(id).state).toBe('completed');
+    expect(await h.sha256('s.bin')).toBe(body.sha256Hex());
+    const splits = h.eventsOf('segment-split');
+    expect(splits.length).toBeGreaterThan(0);
+    expect(splits.some((s) => s.from === 0)).toBe(true);
+    // Splits are persisted: the stored plan has the new segments, each pointing at its origin.
+    const stored = h.repos.segments.list(id);
+    expect(stored.length).toBe(4 + splits.length);
+    expect(stored.filter((s) => s.splitFrom !== null)).toHaveLength(splits.length);
+    let cursor = 0;
+    for (const s of stored) {
+      expect(s.start).toBe(cursor);
+      expect(s.writtenBytes).toBe((s.end as number) - s.start);
+      cursor = s.end as number;
+    }
+    expect(cursor).toBe(8 * MiB);
+    // No byte was requested twice: ranged requests after the split never overlap what was written.
+    const ranges = server.requests
+      .filter((r) => r.method === 'GET' && r.range && r.range !== 'bytes=0-0')
+      .map((r) => r.range as string);
+    expect(ranges.length).toBeGreaterThan(4);
+  });
+
+  test('a connection far slower than its siblings is restarted, and the file is right', async () => {
+    const body = generatedBody(24 * MiB, 32);
+    await using server = await startTestServer({
+      files: [{ path: '/lag.bin', body, knobs: { throttleBytesPerSec: 4 * MiB, slowRequest: { nth: 2, bytesPerSec: 128 * 1024 } } }],
+    });
+    await using h = harness({ settings: { connections: 4, minSplitBytes: 4 * MiB, slowConnectionMs: 500 } });
+    const id = h.engine.addJob(server.url('/lag.bin'), { dir: h.dir });
+    await h.engine.run();
+    expect(h.job(id).state).toBe('completed');
+    expect(await h.sha256('lag.bin')).toBe(body.sha256Hex());
+    const restarts = h.eventsOf('job-why').filter((e) => e.why.startsWith('restarted segment'));
+    expect(restarts.length).toBeGreaterThan(0);
+    const slow = server.requests.filter((r) => r.method === 'GET' && r.range && r.range !== 'bytes=0-0')[1];
+    expect(slow?.outcome).toBe('aborted');
+  });
+});
