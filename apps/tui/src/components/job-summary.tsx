@@ -1,0 +1,31 @@
+import type { JobSnapshot } from '@ddm/core';
+import { Box, Text } from 'ink';
+import { formatBytes, formatLimit, formatPercent } from '../lib/format.ts';
+import { stateColor, tint } from '../lib/theme.ts';
+
+export interface JobSummaryProps {
+  readonly job: JobSnapshot;
+  readonly width: number;
+  readonly isColor: boolean;
+}
+
+/** Title of the detail pane: `#3 ubuntu.iso  1.2 GiB / 4.6 GiB 26%  downloading  4/8 conn  limit off`. */
+export function JobSummary({ job, width, isColor }: JobSummaryProps) {
+  const size = job.sizeBytes === null ? '?' : formatBytes(job.sizeBytes);
+  const facts = [
+    `${formatBytes(job.doneBytes)} / ${size} ${formatPercent(job.doneBytes, job.sizeBytes)}`,
+    `${job.connections}/${job.maxConnections} conn`,
+    `limit ${formatLimit(job.limitBytesPerSec)}`,
+  ].join('  ');
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end">
+        <Text {...tint(isColor, { bold: true })}>
+          #{job.id} {job.fileName}
+        </Text>
+        <Text {...tint(isColor, { color: stateColor(job.state) })}> {job.state}</Text>
+        <Text> {facts}</Text>
+      </Text>
+    </Box>
+  );
+}

@@ -1,0 +1,22 @@
+import { Box, Text } from 'ink';
+import { tint } from '../lib/theme.ts';
+
+export interface WhyLineProps {
+  /** From `whyText()`; `null` when there is nothing to explain. */
+  readonly text: string | null;
+  readonly isError: boolean;
+  readonly width: number;
+  readonly isColor: boolean;
+}
+
+/** `why: single connection: server sent no Accept-Ranges`. */
+export function WhyLine({ text, isError, width, isColor }: WhyLineProps) {
+  return (
+    <Box width={width} height={1}>
+      <Text wrap="truncate-end">
+        <Text {...tint(isColor, { color: 'gray' })}>why: </Text>
+        <Text {...tint(isColor, isError ? { color: 'red' } : {})}>{text ?? '-'}</Text>
+      </Text>
+    </Box>
+  );
+}
