@@ -1,7 +1,7 @@
 /** Dynamic segmentation: work stealing, laggard restarts, persisted splits. */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { generatedBody, startTestServer } from './testing/index.ts';
 import { harness } from './engine-test-kit.ts';
+import { generatedBody, startTestServer } from './testing/index.ts';
 
 setDefaultTimeout(30_000);
 const MiB = 1024 * 1024;
@@ -11,7 +11,13 @@ describe('dynamic segmentation', () => {
     const body = generatedBody(8 * MiB, 31);
     // The first ranged request is slow, so its range is the largest left when the others finish.
     await using server = await startTestServer({
-      files: [{ path: '/s.bin', body, knobs: { throttleBytesPerSec: 8 * MiB, slowRequest: { nth: 1, bytesPerSec: 512 * 1024 } } }],
+      files: [
+        {
+          path: '/s.bin',
+          body,
+          knobs: { throttleBytesPerSec: 8 * MiB, slowRequest: { nth: 1, bytesPerSec: 512 * 1024 } },
+        },
+      ],
     });
     await using h = harness({ settings: { connections: 4, minSplitBytes: 256 * 1024, slowConnectionMs: 60_000 } });
     const id = h.engine.addJob(server.url('/s.bin'), { dir: h.dir });
@@ -42,7 +48,13 @@ describe('dynamic segmentation', () => {
   test('a connection far slower than its siblings is restarted, and the file is right', async () => {
     const body = generatedBody(24 * MiB, 32);
     await using server = await startTestServer({
-      files: [{ path: '/lag.bin', body, knobs: { throttleBytesPerSec: 4 * MiB, slowRequest: { nth: 2, bytesPerSec: 128 * 1024 } } }],
+      files: [
+        {
+          path: '/lag.bin',
+          body,
+          knobs: { throttleBytesPerSec: 4 * MiB, slowRequest: { nth: 2, bytesPerSec: 128 * 1024 } },
+        },
+      ],
     });
     await using h = harness({ settings: { connections: 4, minSplitBytes: 4 * MiB, slowConnectionMs: 500 } });
     const id = h.engine.addJob(server.url('/lag.bin'), { dir: h.dir });

@@ -1,0 +1,82 @@
+/**
+ * `ddm tui` in a real pseudo-terminal (tmux) against a real local server: the heatmap appears,
+ * `p` pauses (the server sees no more bytes), `p` resumes, `q` exits and the terminal leaves
+ * the alternate screen.
+ */
+import { expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatedBody, startTestServer, waitFor } from '@ddm/core/testing';
+import { cliHome, MAIN, sha256File } from './cli-harness.ts';
+
+const hasTmux = Bun.which('tmux') !== null;
+const MiB = 1024 * 1024;
+
+function tmux(...args: string[]): string {
+  const result = Bun.spawnSync(['tmux', ...args], { stdout: 'pipe', stderr: 'pipe' });
+  return result.stdout.toString();
+}
+
+test.skipIf(!hasTmux)(
+  'ddm tui: heatmap, p pauses at the server, p resumes, q restores the terminal',
+  async () => {
+    const body = generatedBody(24 * MiB, 41);
+    await using server = await startTestServer({
+      files: [{ path: '/tui.bin', body, knobs: { throttleBytesPerSec: 1 * MiB } }],
+    });
+    using cli = cliHome();
+    expect((await cli.run(['add', server.url('/tui.bin'), '-c', '4', '-d', cli.dir])).exitCode).toBe(0);
+    const session = `ddm-tui-${process.pid}-${Date.now()}`;
+    const binary =
+      process.env.DDM_TEST_BINARY && existsSync(process.env.DDM_TEST_BINARY) ? process.env.DDM_TEST_BINARY : null;
+    const command = binary ? `'${binary}' tui` : `bun '${MAIN}' tui`;
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '120',
+      '-y',
+      '40',
+      `env DDM_HOME='${cli.home}' NO_COLOR=1 ${command}`,
+    );
+    tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+    const screen = () => tmux('capture-pane', '-p', '-t', session);
+    const paneFlag = (flag: string) => tmux('display-message', '-p', '-t', session, `#{${flag}}`).trim();
+    try {
+      await waitFor(() => paneFlag('alternate_on') === '1', { timeoutMs: 15_000, what: 'alternate screen' });
+      await waitFor(
+        () => /tui\.bin/.test(screen()) && /[█▓▒░▸]/.test(screen()) && server.bytesServed('/tui.bin') > MiB,
+        {
+          timeoutMs: 20_000,
+          what: 'heatmap with progress',
+        },
+      );
+
+      tmux('send-keys', '-t', session, 'p');
+      await waitFor(() => /paused/.test(screen()), { timeoutMs: 5_000, what: 'paused state on screen' });
+      const pausedAt = server.now();
+      await Bun.sleep(2500); // an observation window, not synchronisation
+      expect(server.bytesServed('/tui.bin', pausedAt + 1000, server.now())).toBe(0);
+
+      const before = server.bytesServed('/tui.bin');
+      tmux('send-keys', '-t', session, 'p');
+      await waitFor(() => server.bytesServed('/tui.bin') > before + 256 * 1024, {
+        timeoutMs: 10_000,
+        what: 'bytes after resume',
+      });
+
+      tmux('send-keys', '-t', session, 'q');
+      await waitFor(() => paneFlag('pane_dead') === '1', { timeoutMs: 10_000, what: 'ddm tui to exit' });
+      expect(paneFlag('alternate_on')).toBe('0');
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
+    // q checkpointed the job; ddm run finishes it with the right bytes.
+    const ran = await cli.run(['run']);
+    expect(ran.exitCode).toBe(0);
+    expect(await sha256File(join(cli.dir, 'tui.bin'))).toBe(body.sha256Hex());
+  },
+  90_000,
+);
