@@ -2,8 +2,9 @@
  * Enforces the package graph: apps/* -> core -> db, har. db and har import nothing internal;
  * core never imports ink, react or cac and never writes to the console or exits the process.
  */
-import { Glob } from 'bun';
+
 import { join } from 'node:path';
+import { Glob } from 'bun';
 
 const root = join(import.meta.dir, '..');
 const rules: { dir: string; forbidden: RegExp[]; label: string }[] = [
@@ -11,7 +12,12 @@ const rules: { dir: string; forbidden: RegExp[]; label: string }[] = [
   { dir: 'packages/har/src', forbidden: [/from '@ddm\//], label: '@ddm/har imports no internal package' },
   {
     dir: 'packages/core/src',
-    forbidden: [/from '@ddm\/(cli|tui)'/, /from '(ink|react|cac)'/, /process\.exit\(/, /console\.(log|error|warn|info)\(/],
+    forbidden: [
+      /from '@ddm\/(cli|tui)'/,
+      /from '(ink|react|cac)'/,
+      /process\.exit\(/,
+      /console\.(log|error|warn|info)\(/,
+    ],
     label: '@ddm/core imports no UI, never prints, never exits',
   },
   { dir: 'apps/tui/src', forbidden: [/from '@ddm\/cli'/, /from 'cac'/], label: '@ddm/tui does not import the CLI' },

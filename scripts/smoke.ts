@@ -42,9 +42,17 @@ try {
   for await (const chunk of Bun.file(join(work, 'out', 'smoke.bin')).stream()) hasher.update(chunk);
   check(hasher.digest('hex') === body.sha256Hex(), 'downloaded file has the right SHA-256');
   const status = await ddm(['status', '--json']);
-  check(status.code === 0 && JSON.parse(status.stdout).jobs[0]?.state === 'completed', 'ddm status --json', status.stderr);
+  check(
+    status.code === 0 && JSON.parse(status.stdout).jobs[0]?.state === 'completed',
+    'ddm status --json',
+    status.stderr,
+  );
   const bad = await ddm(['get', 'not a url']);
-  check(bad.code === 2 && bad.stderr.startsWith('ddm: ') && !bad.stderr.includes('    at '), 'bad URL: exit 2, one line', bad.stderr);
+  check(
+    bad.code === 2 && bad.stderr.startsWith('ddm: ') && !bad.stderr.includes('    at '),
+    'bad URL: exit 2, one line',
+    bad.stderr,
+  );
 } finally {
   await server.stop();
   rmSync(work, { recursive: true, force: true });

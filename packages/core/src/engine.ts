@@ -293,7 +293,8 @@ export class Engine implements EngineController {
       run.stop('remove');
       await this.runEnded.get(jobId);
     }
-    removeJobRow(this.repos, job, options.deleteFiles ?? false);
+    // The run may have renamed or created the file meanwhile: delete what the row says now.
+    removeJobRow(this.repos, this.repos.jobs.get(jobId) ?? job, options.deleteFiles ?? false);
     this.secrets.delete(jobId);
     this.emit({ type: 'job-removed', jobId });
   }
@@ -536,7 +537,11 @@ export class Engine implements EngineController {
     this.wakeUp?.();
   }
 
-  /** Applies commands that other processes queued in the DB. */
+  /**
+   * Applies commands that other processes queued in the DB. The caller records `data_version`
+   * before calling: a command committed while these are applied (a pause waits for its run to
+   * stop) changes it again, so the next loop sees it.
+   */
   private async processCommands(isStartup: boolean): Promise<void> {
     for (const command of this.repos.commands.pending()) {
       if (isStartup && Date.now() - command.createdAt > COMMAND_MAX_AGE_MS) {
@@ -550,7 +555,6 @@ export class Engine implements EngineController {
         this.repos.commands.markDone(command.id, error instanceof Error ? error.message : String(error));
       }
     }
-    this.lastDataVersion = dataVersion(this.repos.db);
   }
 
   private async apply(command: CommandRow): Promise<void> {

@@ -1,4 +1,4 @@
-import { DdmError, parseRate, sendCommand } from '@ddm/core';
+import { DdmError, FINAL_STATES, parseRate, sendCommand } from '@ddm/core';
 import type { CommandKind } from '@ddm/db';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
@@ -22,7 +22,12 @@ export async function controlCommand(
   const ids = jobIds(ctx, id, kind === 'cancel' ? false : flags.all, kind);
   for (const jobId of ids) {
     const job = ctx.repos.jobs.get(jobId);
-    if (flags.all && job && (job.state === 'completed' || (kind === 'resume' && job.state !== 'paused'))) continue;
+    // --all touches only the jobs the verb applies to: pause what may still run, resume what is paused.
+    if (flags.all && job) {
+      const isSkipped =
+        kind === 'resume' ? job.state !== 'paused' : job.state === 'paused' || FINAL_STATES.includes(job.state);
+      if (isSkipped) continue;
+    }
     const { via } = await sendCommand(ctx.repos, kind, jobId);
     const done = { pause: 'paused', resume: 'resumed', cancel: 'canceled' }[kind];
     out.line(`${done} job ${jobId}${via === 'engine' ? '' : ' (no engine running: the next ddm run sees it)'}`);
