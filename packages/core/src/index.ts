@@ -1,3 +1,4 @@
+export * from './bench.ts';
 export * from './checksum.ts';
 export * from './config.ts';
 export * from './control.ts';
@@ -12,6 +13,7 @@ export * from './paths.ts';
 export * from './probe.ts';
 export * from './proxy.ts';
 export * from './redact.ts';
+export * from './request-import.ts';
 export * from './retry.ts';
 export * from './segment-plan.ts';
 export * from './settings.ts';

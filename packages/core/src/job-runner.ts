@@ -480,9 +480,12 @@ export class JobRun {
 
   private async worker(first: LiveSegment): Promise<void> {
     let seg: LiveSegment | null = first;
+    // The connection slot stays with the worker from one segment to the next, so a worker that
+    // steals work does not queue behind other jobs for a slot it just had.
+    const slot: Slot = { release: null };
     try {
       while (seg && !this.signal.aborted) {
-        await this.runSegment(seg);
+        await this.runSegment(seg, slot);
         seg.isOwned = false;
         if (this.workers.size > Math.max(1, this.maxConnections)) return;
         seg = this.claim();
@@ -493,6 +496,8 @@ export class JobRun {
         this.fatalError = error;
         this.fatalAbort.abort(error);
       }
+    } finally {
+      slot.release?.();
     }
   }
 
@@ -522,12 +527,12 @@ export class JobRun {
     return created;
   }
 
-  private async runSegment(seg: LiveSegment): Promise<void> {
+  private async runSegment(seg: LiveSegment, slot: Slot): Promise<void> {
     const settings = this.deps.settings();
     let attempts = 0;
     while (!seg.isDone) {
       if (this.signal.aborted) return;
-      const release = await this.deps.pool.acquire(this.host, this.signal);
+      slot.release ??= await this.deps.pool.acquire(this.host, this.signal);
       const requestAbort = new AbortController();
       seg.requestAbort = requestAbort;
       const signal = AbortSignal.any([this.signal, requestAbort.signal]);
@@ -553,9 +558,11 @@ export class JobRun {
         const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
         if (reason instanceof SlowRestart) continue;
         if (seg.receivedBytes > before) attempts = 0;
+        // Nobody waits on a slot held through a backoff.
+        slot.release?.();
+        slot.release = null;
         await this.handleSegmentError(seg, reason, ++attempts, settings);
       } finally {
-        release();
         seg.requestAbort = null;
         if (seg.status === 'active' || seg.status === 'stalled') seg.status = 'pending';
       }
@@ -1008,6 +1015,11 @@ export class JobRun {
     }
     throw new DdmError(`Could not find a free name for: ${this.finalPath}`, { code: 'ERR_FILE_EXISTS' });
   }
+}
+
+/** A worker's connection slot from the shared pool; null while it holds none. */
+interface Slot {
+  release: (() => void) | null;
 }
 
 class SlowRestart extends Error {

@@ -1,12 +1,79 @@
-import { DdmError } from '@ddm/core';
+import { DdmError, type ImportedRequest, readCurlCommand, redactUrl, requestFromCurl } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
-import { type JobFlags, jobOptions } from '../job-options.ts';
+import { asList, type JobFlags, jobOptions } from '../job-options.ts';
 import type { Output } from '../output.ts';
+import { assertSecretsCanRun } from './import-har.ts';
 
-/** `ddm add <url...>`: queue jobs and print their ids. Validates every URL before adding any. */
-export async function addCommand(ctx: Context, out: Output, urls: string[], flags: JobFlags): Promise<ExitCode> {
-  if (urls.length === 0) throw new DdmError('Nothing to add: give at least one URL', { code: 'ERR_USAGE' });
+export interface AddFlags extends JobFlags {
+  /** "Copy as cURL" text (repeatable). */
+  curl?: string | string[];
+  allowCookies?: boolean;
+  rememberCookies?: boolean;
+}
+
+/**
+ * `ddm add <url...>` or `ddm add --curl '<command>'`: queue jobs and print their ids. Validates
+ * every URL (and parses every command) before adding any.
+ */
+export async function addCommand(ctx: Context, out: Output, urls: string[], flags: AddFlags): Promise<ExitCode> {
+  const commands = asList(flags.curl);
+  if (commands.length > 0 && urls.length > 0) {
+    throw new DdmError('Give URLs or --curl, not both', { code: 'ERR_USAGE' });
+  }
+  if (commands.length === 0) {
+    if (flags.allowCookies || flags.rememberCookies) {
+      throw new DdmError('--allow-cookies and --remember-cookies apply to --curl', { code: 'ERR_USAGE' });
+    }
+    return addUrls(ctx, out, urls, flags);
+  }
+  const requests = commands.map((command) =>
+    requestFromCurl(readCurlCommand(command), {
+      allowCookies: flags.allowCookies === true,
+      rememberCookies: flags.rememberCookies === true,
+    }),
+  );
+  // `add` only queues: cookies kept in memory would be gone before `ddm run` starts.
+  for (const request of requests) assertSecretsCanRun(ctx, request, false);
+  const engine = ctx.createEngine();
+  const options = jobOptions(ctx, flags);
+  const ids = ctx.repos.db.transaction(() =>
+    requests.map((request) => engine.addJob(request.url, { ...options, settings: request.settings })),
+  )();
+  requests.forEach((request, i) => {
+    ctx.log.info('job imported', {
+      jobId: ids[i],
+      source: 'curl',
+      url: request.url,
+      headers: request.headers,
+      cookies: request.cookies,
+    });
+  });
+  if (out.isJson) {
+    out.json({ ids, jobs: requests.map((request, i) => curlJson(ids[i] as number, request)) });
+    return EXIT.ok;
+  }
+  for (const request of requests) for (const note of request.notes) out.note(`note: ${note}`);
+  for (const id of ids) out.data(String(id));
+  return EXIT.ok;
+}
+
+function curlJson(id: number, request: ImportedRequest) {
+  return {
+    id,
+    url: redactUrl(request.url),
+    headers: Object.keys(request.headers),
+    cookies: request.cookies,
+    notes: request.notes,
+  };
+}
+
+async function addUrls(ctx: Context, out: Output, urls: string[], flags: JobFlags): Promise<ExitCode> {
+  if (urls.length === 0) {
+    throw new DdmError('Nothing to add: give at least one URL, or --curl with a copied command', {
+      code: 'ERR_USAGE',
+    });
+  }
   const engine = ctx.createEngine();
   const options = jobOptions(ctx, flags);
   for (const url of urls) {

@@ -1,24 +1,219 @@
-import { DdmError } from '@ddm/core';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  DdmError,
+  errnoOf,
+  formatBytes,
+  type Har,
+  type HarEntrySummary,
+  harEntries,
+  type ImportedRequest,
+  type PickedDownload,
+  pickHarDownload,
+  readHar,
+  redactUrl,
+  requestFromHar,
+  runningEngine,
+} from '@ddm/core';
 import type { Context } from '../context.ts';
-import type { ExitCode } from '../exit-codes.ts';
-import type { JobFlags } from '../job-options.ts';
-import type { Output } from '../output.ts';
+import { EXIT, type ExitCode } from '../exit-codes.ts';
+import { runInForeground } from '../foreground.ts';
+import { type JobFlags, jobOptions, parseIntFlag } from '../job-options.ts';
+import { jobJson, type Output } from '../output.ts';
+import { reportJobs } from './get.ts';
 
 export interface ImportHarFlags extends JobFlags {
   list?: boolean;
   pick?: string | number;
-  match?: string;
+  match?: string | number;
   allowCookies?: boolean;
   rememberCookies?: boolean;
   start?: boolean;
 }
 
+/**
+ * Reads and parses a HAR file.
+ * @throws DdmError ERR_NOT_FOUND (missing file), ERR_IO (unreadable), ERR_HAR (not JSON, not a
+ *   HAR, no entries).
+ */
+export function readHarFile(file: string): Har {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    const code = errnoOf(cause);
+    if (code === 'ENOENT') throw new DdmError(`HAR file not found: ${path}`, { code: 'ERR_NOT_FOUND', cause });
+    if (code === 'EISDIR') throw new DdmError(`Not a HAR file but a folder: ${path}`, { code: 'ERR_HAR', cause });
+    throw new DdmError(`Cannot read the HAR file: ${path}`, { code: 'ERR_IO', cause });
+  }
+  return readHar(text);
+}
+
+/** `--pick` / `--match` as PickOptions. */
+export function pickOptions(flags: { pick?: string | number; match?: string | number }) {
+  const match = flags.match === undefined ? undefined : String(flags.match);
+  if (match === '') throw new DdmError('--match needs some text', { code: 'ERR_USAGE' });
+  const pick = flags.pick === undefined ? undefined : parseIntFlag('--pick', flags.pick, 0, Number.MAX_SAFE_INTEGER);
+  return { pick, match };
+}
+
+/**
+ * A job whose cookies live in this process only must be downloaded by this process.
+ * @throws DdmError ERR_USAGE explaining the choices.
+ */
+export function assertSecretsCanRun(ctx: Context, request: ImportedRequest, isRunningHere: boolean): void {
+  if (request.secrets === null) return;
+  if (!isRunningHere) {
+    throw new DdmError(
+      'Cookies kept in memory would be gone before the job runs: download now with --start, or add --remember-cookies to store them in the job database (mode 0600)',
+      { code: 'ERR_USAGE' },
+    );
+  }
+  const other = runningEngine(ctx.repos);
+  if (other) {
+    throw new DdmError(
+      `The ddm engine (pid ${other.pid}) running on this database cannot receive cookies kept in memory: add --remember-cookies, or stop it first`,
+      { code: 'ERR_USAGE' },
+    );
+  }
+}
+
+/** Human lines describing the chosen entry and the request that will be replayed. */
+export function describePick(picked: PickedDownload, request: ImportedRequest): string[] {
+  const lines = [`Entry ${picked.entryIndex}: ${picked.method} ${redactUrl(picked.url)}`];
+  for (const reason of picked.reasons) lines.push(`  why: ${reason}`);
+  if (picked.fileNameHint) lines.push(`  file name: ${picked.fileNameHint}`);
+  const names = Object.keys(request.headers);
+  lines.push(`  headers replayed: ${names.length > 0 ? names.join(', ') : 'none'}`);
+  return lines;
+}
+
+function listRow(
+  mark: string,
+  index: string,
+  score: string,
+  status: string,
+  method: string,
+  size: string,
+  type: string,
+  url: string,
+): string {
+  return `${mark}${index.padStart(3)}  ${score.padStart(5)}  ${status.padEnd(3)}  ${method.padEnd(4)}  ${size.padStart(9)}  ${type.padEnd(24)}  ${url}`;
+}
+
+function listLine(entry: HarEntrySummary, chosen: number | null): string {
+  const url = redactUrl(entry.url);
+  const row = listRow(
+    entry.index === chosen ? '*' : ' ',
+    String(entry.index),
+    String(entry.score),
+    entry.status === 0 ? '-' : String(entry.status),
+    entry.method,
+    entry.sizeBytes === null ? '-' : formatBytes(entry.sizeBytes),
+    entry.mimeType ?? '-',
+    url.length > 160 ? `${url.slice(0, 159)}…` : url,
+  );
+  const why = entry.reasons[0];
+  return why === undefined ? row : `${row}\n${' '.repeat(13)}${why}`;
+}
+
 /** `ddm import-har <file>`: pick the download in a browser's HAR export and queue it with its request context. */
 export async function importHarCommand(
-  _ctx: Context,
-  _out: Output,
-  _file: string,
-  _flags: ImportHarFlags,
+  ctx: Context,
+  out: Output,
+  file: string,
+  flags: ImportHarFlags,
 ): Promise<ExitCode> {
-  throw new DdmError('ddm import-har is not implemented yet', { code: 'ERR_USAGE' });
+  const har = readHarFile(String(file));
+  if (flags.list) return listCommand(out, har);
+  const picked = pickHarDownload(har, pickOptions(flags));
+  const request = requestFromHar(picked, {
+    allowCookies: flags.allowCookies === true,
+    rememberCookies: flags.rememberCookies === true,
+  });
+  const isStarting = flags.start === true;
+  assertSecretsCanRun(ctx, request, isStarting);
+  const options = jobOptions(ctx, flags);
+  const engine = ctx.createEngine();
+  const id = engine.addJob(request.url, {
+    ...options,
+    settings: request.settings,
+    ...(request.secrets ? { secrets: request.secrets } : {}),
+  });
+  // Redacted by the logger: header values of credentials, signatures in URLs.
+  ctx.log.info('job imported', {
+    jobId: id,
+    source: 'har',
+    entry: picked.entryIndex,
+    url: request.url,
+    finalUrl: request.finalUrl,
+    headers: request.headers,
+    cookies: request.cookies,
+  });
+  const summary = {
+    id,
+    entry: picked.entryIndex,
+    url: redactUrl(picked.url),
+    requestUrl: redactUrl(request.url),
+    reasons: picked.reasons,
+    headers: Object.keys(request.headers),
+    cookies: request.cookies,
+    notes: request.notes,
+  };
+  if (!out.isJson) {
+    for (const line of describePick(picked, request)) out.line(line);
+    for (const note of request.notes) out.note(`note: ${note}`);
+  }
+  if (!isStarting) {
+    if (out.isJson) out.json(summary);
+    else if (out.isQuiet) out.data(String(id));
+    else out.line(`Queued job ${id}; download it with: ddm run (or import with --start)`);
+    return EXIT.ok;
+  }
+  if (!out.isJson) out.line(`Downloading as job ${id}`);
+  const result = await runInForeground(ctx, out, { jobIds: [id], engine });
+  const jobs = result.jobs.filter((j) => j.id === id);
+  if (out.isJson) {
+    // One JSON document: the import summary with the job's outcome.
+    const code = reportJobs({ ...out, json: () => {} }, jobs, result.isInterrupted);
+    out.json({ ...summary, job: jobs[0] ? jobJson(jobs[0]) : null });
+    return code;
+  }
+  return reportJobs(out, jobs, result.isInterrupted);
+}
+
+function listCommand(out: Output, har: Har): ExitCode {
+  const entries = harEntries(har);
+  let chosen: number | null = null;
+  try {
+    chosen = pickHarDownload(har).entryIndex;
+  } catch {
+    // No entry qualifies on its own: the listing is how the user picks one.
+  }
+  if (out.isJson) {
+    out.json({
+      pick: chosen,
+      entries: entries.map((e) => ({
+        index: e.index,
+        method: e.method,
+        url: redactUrl(e.url),
+        status: e.status,
+        mimeType: e.mimeType,
+        sizeBytes: e.sizeBytes,
+        redirectUrl: e.redirectURL === null ? null : redactUrl(e.redirectURL),
+        score: e.score,
+        reasons: e.reasons,
+      })),
+    });
+    return EXIT.ok;
+  }
+  out.data(listRow(' ', '#', 'SCORE', 'ST', 'METH', 'SIZE', 'TYPE', 'URL'));
+  for (const entry of entries) out.data(listLine(entry, chosen));
+  out.note(
+    chosen === null
+      ? 'No entry looks like a download on its own: choose one with --pick <n> or --match <text>'
+      : `* the entry ddm imports without --pick or --match (${chosen})`,
+  );
+  return EXIT.ok;
 }

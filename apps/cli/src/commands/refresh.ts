@@ -1,23 +1,136 @@
-import { DdmError } from '@ddm/core';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  applyRefresh,
+  assertRefreshable,
+  DdmError,
+  defaultNetrcPath,
+  formatBytes,
+  type ImportedRequest,
+  type NetrcEntry,
+  parseNetrc,
+  pickHarDownload,
+  redactUrl,
+  requestForNewUrl,
+  requestFromHar,
+  runningEngine,
+  sendCommand,
+  verifyReplacement,
+} from '@ddm/core';
 import type { Context } from '../context.ts';
-import type { ExitCode } from '../exit-codes.ts';
-import type { Output } from '../output.ts';
+import { EXIT, type ExitCode } from '../exit-codes.ts';
+import { runInForeground } from '../foreground.ts';
+import { parseIntFlag } from '../job-options.ts';
+import { jobJson, type Output } from '../output.ts';
+import { reportJobs } from './get.ts';
+import { assertSecretsCanRun, describePick, pickOptions, readHarFile } from './import-har.ts';
 
 export interface RefreshFlags {
   url?: string;
   har?: string;
   pick?: string | number;
-  match?: string;
+  match?: string | number;
   allowCookies?: boolean;
   rememberCookies?: boolean;
 }
 
-/** `ddm refresh <id> --url <new> | --har <file>`: give a job a new URL/request for the same resource. */
+/**
+ * `ddm refresh <id> --url <new> | --har <file>`: gives a job a new URL and request for the same
+ * file. Probes the new request, refuses with ERR_RESOURCE_CHANGED when size or validators differ,
+ * then updates only the job's URL, final URL and request settings, so its finished segments are
+ * kept. A job an engine may be running must be paused first. When the new request carries cookies
+ * kept in memory (no --remember-cookies), this process is the only one that has them, so it
+ * downloads the job in the foreground right away.
+ */
 export async function refreshCommand(
-  _ctx: Context,
-  _out: Output,
-  _id: string | number,
-  _flags: RefreshFlags,
+  ctx: Context,
+  out: Output,
+  id: string | number,
+  flags: RefreshFlags,
 ): Promise<ExitCode> {
-  throw new DdmError('ddm refresh is not implemented yet', { code: 'ERR_USAGE' });
+  const jobId = parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER);
+  const hasUrl = flags.url !== undefined && String(flags.url) !== '';
+  const hasHar = flags.har !== undefined && String(flags.har) !== '';
+  if (hasUrl === hasHar) throw new DdmError('Give exactly one of --url <new> or --har <file>', { code: 'ERR_USAGE' });
+  if (
+    hasUrl &&
+    (flags.pick !== undefined || flags.match !== undefined || flags.allowCookies || flags.rememberCookies)
+  ) {
+    throw new DdmError('--pick, --match and the cookie options go with --har', { code: 'ERR_USAGE' });
+  }
+  const job = ctx.repos.jobs.get(jobId);
+  if (!job) throw new DdmError(`No such job: ${jobId}`, { code: 'ERR_NOT_FOUND' });
+  assertRefreshable(job, runningEngine(ctx.repos));
+
+  let request: ImportedRequest;
+  if (hasHar) {
+    const picked = pickHarDownload(readHarFile(String(flags.har)), pickOptions(flags));
+    request = requestFromHar(picked, {
+      allowCookies: flags.allowCookies === true,
+      rememberCookies: flags.rememberCookies === true,
+    });
+    if (!out.isJson) for (const line of describePick(picked, request)) out.line(line);
+  } else {
+    request = requestForNewUrl(job, String(flags.url));
+  }
+  // In-memory cookies: this process downloads the job, so no other engine may hold the DB.
+  assertSecretsCanRun(ctx, request, true);
+
+  const check = await verifyReplacement(
+    ctx.repos,
+    job,
+    request,
+    { settings: ctx.settings, env: ctx.env, flagProxy: ctx.flags.proxy, netrc: readNetrc(ctx) },
+    AbortSignal.timeout(ctx.settings.connectTimeoutMs * 4),
+  );
+  applyRefresh(ctx.repos, job, request, check.info);
+  ctx.log.info('job refreshed', { jobId, url: request.url, keptBytes: check.keptBytes });
+  const notes = [...request.notes, ...check.notes];
+  const summary = {
+    id: jobId,
+    url: redactUrl(request.url),
+    finalUrl: redactUrl(check.info.finalUrl),
+    sizeBytes: check.info.sizeBytes,
+    keptBytes: check.keptBytes,
+    cookies: request.cookies,
+    notes,
+  };
+  if (!out.isJson) {
+    for (const note of notes) out.note(`note: ${note}`);
+    out.line(
+      `Job ${jobId} now fetches ${redactUrl(request.url)}; ${formatBytes(check.keptBytes)} already downloaded kept`,
+    );
+  }
+
+  if (request.secrets !== null) {
+    const engine = ctx.createEngine();
+    engine.setSecrets(jobId, request.secrets);
+    await engine.resume(jobId);
+    const result = await runInForeground(ctx, out, { jobIds: [jobId], engine });
+    const jobs = result.jobs.filter((j) => j.id === jobId);
+    if (!out.isJson) return reportJobs(out, jobs, result.isInterrupted);
+    const code = reportJobs({ ...out, json: () => {} }, jobs, result.isInterrupted);
+    out.json({ ...summary, job: jobs[0] ? jobJson(jobs[0]) : null });
+    return code;
+  }
+
+  const state = ctx.repos.jobs.get(jobId)?.state ?? job.state;
+  let next: string;
+  if (state === 'failed' || state === 'canceled') {
+    const { via } = await sendCommand(ctx.repos, 'resume', jobId);
+    next = via === 'engine' ? 'the running engine resumes it' : 'queued again; download it with: ddm run';
+  } else if (state === 'paused') {
+    next = `still paused; continue with: ddm resume ${jobId}`;
+  } else {
+    next = 'download it with: ddm run';
+  }
+  if (out.isJson) out.json({ ...summary, state: ctx.repos.jobs.get(jobId)?.state ?? state });
+  else out.line(`Job ${jobId}: ${next}`);
+  return EXIT.ok;
+}
+
+/** The netrc entries the engine would use (`--netrc-file`, else ~/.netrc), for the probe. */
+function readNetrc(ctx: Context): NetrcEntry[] {
+  const path = ctx.flags.netrcFile ? resolve(ctx.flags.netrcFile) : defaultNetrcPath(ctx.env);
+  return existsSync(path) ? parseNetrc(readFileSync(path, 'utf8')) : [];
 }
