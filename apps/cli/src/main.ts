@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { DdmError, parseRate } from '@ddm/core';
+import { DdmError, parseRate, redactText } from '@ddm/core';
 /**
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
@@ -241,7 +241,7 @@ export function reportError(error: unknown, isJson: boolean): ExitCode {
     error instanceof DdmError || error instanceof DbError ? error.code : isCac ? 'ERR_USAGE' : 'ERR_INTERNAL';
   const message = error instanceof Error ? error.message : String(error);
   const out = createOutput({ json: isJson });
-  if (isJson) process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  if (isJson) process.stdout.write(`${JSON.stringify({ error: { code, message: redactText(message) } })}\n`);
   out.error(isCac ? `${message} (see ddm --help)` : message);
   if (isDebug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   if (error instanceof DdmError || error instanceof DbError) return exitCodeFor(error.code);

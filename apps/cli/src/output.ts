@@ -105,7 +105,8 @@ export function jobDetail(
   if (job.errorCode) lines.push(`  Error      ${job.errorCode}: ${redactText(job.errorMessage ?? '')}`);
   if (events.length > 0) {
     lines.push('  Events');
-    for (const e of events) lines.push(`    ${new Date(e.at).toISOString()}  ${describeEvent(e.type, e.data)}`);
+    for (const e of events)
+      lines.push(`    ${new Date(e.at).toISOString()}  ${redactText(describeEvent(e.type, e.data))}`);
   }
   return lines.join('\n');
 }

@@ -58,7 +58,7 @@ describe('ddm config', () => {
     expect(shown.config.jobs).toBe(5);
     expect(shown.sources.jobs).toBe('env');
     expect(shown.sources['retry.attempts']).toBe('file');
-    expect(shown.sources['max_connections']).toBe('default');
+    expect(shown.sources.max_connections).toBe('default');
     const human = (await cli.run(['config', 'show'])).stdout;
     expect(human).toContain('connections = 12');
     expect(human).toContain('(file)');

@@ -4,6 +4,7 @@
  * timeout until the response head arrives, proxies, and errors classified at this edge.
  */
 import { DdmError, errnoOf } from './errors.ts';
+import { isSecretHeaderName } from './redact.ts';
 import { classifyError } from './retry.ts';
 
 export interface RequestContext {
@@ -47,7 +48,6 @@ export interface HttpResponse {
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 /** Hosts compare by hostname and port (RFC 6454 origin minus scheme, as curl does for credentials). */
 function sameHost(a: URL, b: URL): boolean {
@@ -58,7 +58,8 @@ function headersForHop(ctx: RequestContext, req: HttpRequest, hopUrl: URL, origi
   const headers = new Headers();
   const crossesHost = !sameHost(hopUrl, originUrl);
   for (const [name, value] of Object.entries(ctx.headers)) {
-    if (crossesHost && CREDENTIAL_HEADERS.includes(name.toLowerCase())) continue;
+    // Authorization, Cookie, X-Api-Key and other secret-looking headers stay with the original host.
+    if (crossesHost && isSecretHeaderName(name)) continue;
     headers.set(name, value);
   }
   if (!headers.has('user-agent') && ctx.userAgent) headers.set('user-agent', ctx.userAgent);

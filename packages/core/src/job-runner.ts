@@ -154,6 +154,7 @@ export class JobRun {
   private isCheckpointing: Promise<void> | null = null;
   private reResolving: Promise<void> | null = null;
   private reResolves = 0;
+  private bytesAtLastReResolve = 0;
   private ctx: RequestContext | null = null;
   private host = '';
   private isDownloading = false;
@@ -442,7 +443,10 @@ export class JobRun {
     this.fatalError = null;
     this.isDownloading = true;
     const settings = this.deps.settings();
-    const checkpointTimer = setInterval(() => void this.checkpoint().catch(() => {}), settings.checkpointIntervalMs);
+    const checkpointTimer = setInterval(() => {
+      // A periodic checkpoint is skipped while one is still syncing; stops force a fresh one.
+      if (!this.isCheckpointing) void this.checkpoint().catch(() => {});
+    }, settings.checkpointIntervalMs);
     const monitorTimer = setInterval(() => this.monitor(), MONITOR_INTERVAL_MS);
     try {
       this.spawnWorkers();
@@ -625,6 +629,10 @@ export class JobRun {
   /** A signed link expired mid-download: ask the original URL again for a fresh one. */
   private reResolve(cause: HttpStatusError): Promise<void> {
     if (this.reResolving) return this.reResolving;
+    // The budget counts renewals that brought no progress: long downloads behind short-lived
+    // links may renew many times.
+    if (this.doneBytes > this.bytesAtLastReResolve) this.reResolves = 0;
+    this.bytesAtLastReResolve = this.doneBytes;
     this.reResolves++;
     this.reResolving = (async () => {
       const info = await this.withRetries('re-resolve', () => probe(this.requestContext(), this.job.url, this.signal));
@@ -920,7 +928,8 @@ export class JobRun {
 
   /** fdatasync, then one transaction with every segment's written bytes: the DB never claims unsynced data. */
   checkpoint(): Promise<void> {
-    if (this.isCheckpointing) return this.isCheckpointing;
+    // A checkpoint already running may have captured older counts: run a fresh one after it.
+    if (this.isCheckpointing) return this.isCheckpointing.then(() => this.checkpoint());
     const file = this.file;
     if (!file) return Promise.resolve();
     this.isCheckpointing = (async () => {
