@@ -154,6 +154,8 @@ export class JobRun {
   private isCheckpointing: Promise<void> | null = null;
   private reResolving: Promise<void> | null = null;
   private reResolves = 0;
+  /** Rates of recently finished requests (bytes/s), newest last. */
+  private finishedRates: number[] = [];
   private bytesAtLastReResolve = 0;
   private ctx: RequestContext | null = null;
   private host = '';
@@ -557,6 +559,7 @@ export class JobRun {
         const { response, expectedEnd } = await this.openRange(seg, signal);
         await this.pump(seg, response, expectedEnd, signal);
         if (seg.receivedBytes > before) attempts = 0;
+        this.recordConnectionRate(seg.receivedBytes - before, Date.now() - seg.requestStartedAt);
       } catch (error) {
         if (this.signal.aborted) return;
         const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
@@ -901,11 +904,20 @@ export class JobRun {
   }
 
   /** A connection far slower than its siblings is restarted (a new connection often gets a better path). */
+  /** Remembers how fast a finished request ran, so a laggard is judged even after its siblings ended. */
+  private recordConnectionRate(bytes: number, durationMs: number): void {
+    if (durationMs < 500 || bytes <= 0) return;
+    this.finishedRates.push((bytes * 1000) / durationMs);
+    if (this.finishedRates.length > 16) this.finishedRates.shift();
+  }
+
   private restartLaggard(active: LiveSegment[], now: number, settings: EngineSettings): void {
     if (this.isThrottled()) return;
     const mature = active.filter((s) => now - s.requestStartedAt >= 1000);
-    if (mature.length < 3) return;
-    const rates = mature.map((s) => s.rateBytesPerSec).sort((a, b) => a - b);
+    if (mature.length === 0) return;
+    // Siblings: the connections running now and the ones that recently finished their ranges.
+    const rates = [...mature.map((s) => s.rateBytesPerSec), ...this.finishedRates].sort((a, b) => a - b);
+    if (rates.length < 3) return;
     const median = rates[Math.floor(rates.length / 2)] as number;
     for (const s of mature) {
       const isSlow = s.rateBytesPerSec < settings.slowConnectionRatio * median;
