@@ -71,6 +71,7 @@ export interface RunSummary {
 const LOCK_STALE_MS = 30_000;
 const HEARTBEAT_MS = 1000;
 const COMMAND_MAX_AGE_MS = 30_000;
+const EVENTS_KEPT = 5000;
 
 /** True when the lock's holder is a live process on this host with a recent heartbeat. */
 export function isLockHolderAlive(lock: { pid: number; hostname: string; heartbeatAt: number }): boolean {
@@ -348,6 +349,8 @@ export class Engine implements EngineController {
     try {
       this.recoverInterrupted(only);
       this.repos.live.clear();
+      this.repos.events.trim(EVENTS_KEPT);
+      this.repos.commands.prune(COMMAND_MAX_AGE_MS);
       this.lastDataVersion = dataVersion(this.repos.db);
       await this.processCommands(true);
       for (;;) {

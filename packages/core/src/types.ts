@@ -2,17 +2,11 @@
  * The contract between the engine and its front ends (CLI, TUI, an attached TUI in another
  * process). Events are low-rate facts; byte counters live in the snapshot.
  */
+import type { JobStateName } from '@ddm/db';
 import type { ErrorCode } from './errors.ts';
 
-export type JobState =
-  | 'queued'
-  | 'probing'
-  | 'downloading'
-  | 'paused'
-  | 'verifying'
-  | 'completed'
-  | 'failed'
-  | 'canceled';
+/** The job states; the DB's CHECK constraint and `job.ts`'s transition table use the same union. */
+export type JobState = JobStateName;
 
 /** A segment's live status, for the heatmap and the segment table. */
 export type SegmentStatus = 'pending' | 'active' | 'stalled' | 'retrying' | 'done';
