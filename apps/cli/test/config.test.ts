@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { COMMANDS } from '../src/commands/completion.ts';
 import { cliHome } from './cli-harness.ts';
 
 function writeConfig(home: string, text: string): string {
@@ -89,28 +90,8 @@ describe('ddm config', () => {
 describe('conventions', () => {
   test('every command has --help with an example', async () => {
     using cli = cliHome();
-    const commands = [
-      'get',
-      'add',
-      'run',
-      'status',
-      'pause',
-      'resume',
-      'cancel',
-      'remove',
-      'limit',
-      'move',
-      'wait',
-      'tui',
-      'demo',
-      'checksum',
-      'config',
-      'completion',
-      'import-har',
-      'refresh',
-      'bench',
-    ];
-    for (const command of commands) {
+    // COMMANDS also feeds the completion scripts: every completed command must have help with an example.
+    for (const command of COMMANDS) {
       const result = await cli.run([command, '--help']);
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain('Examples:');
