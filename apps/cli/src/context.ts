@@ -6,6 +6,7 @@ import {
   createLogger,
   type DdmConfig,
   type DdmPaths,
+  DEFAULT_SETTINGS,
   defaultNetrcPath,
   Engine,
   type EngineSettings,
@@ -63,8 +64,8 @@ export function settingsFromConfig(config: DdmConfig): EngineSettings {
     fileAllocation: config.fileAllocation,
     userAgent: config.userAgent,
     proxy: config.proxy === '' ? null : config.proxy,
-    slowConnectionRatio: 0.3,
-    slowConnectionMs: 1500,
+    slowConnectionRatio: DEFAULT_SETTINGS.slowConnectionRatio,
+    slowConnectionMs: DEFAULT_SETTINGS.slowConnectionMs,
   };
 }
 

@@ -21,7 +21,7 @@ import { ifRangeValidator, type ProbeResult, parseContentRange, probe, statusErr
 import { acquire, TokenBucket } from './rate-limit.ts';
 import { backoffDelayMs, classifyError } from './retry.ts';
 import type { ConnectionPool } from './scheduler.ts';
-import { pickSplit, planSegments } from './segment-plan.ts';
+import { pickSplitByRate, planSegments } from './segment-plan.ts';
 import type { EngineSettings } from './settings.ts';
 import type { EngineEvent, JobState, SegmentSnapshot, SegmentStatus } from './types.ts';
 import { formatRate } from './units.ts';
@@ -64,6 +64,8 @@ const MAX_RESTARTS = 3;
 const MAX_RE_RESOLVES = 5;
 const MONITOR_INTERVAL_MS = 250;
 const RATE_WINDOW_MS = 2000;
+/** Age from which a connection's rate counts (for splitting and laggard checks). */
+const RATE_MATURE_MS = 500;
 const MAX_SLOW_RESTARTS = 3;
 
 class LiveSegment {
@@ -507,7 +509,11 @@ export class JobRun {
     }
   }
 
-  /** An unowned unfinished segment, or the back half of the largest remaining range. */
+  /**
+   * An unowned unfinished segment, or work stolen from the segment expected to finish last: the
+   * back half of the largest remaining range, or, from a laggard, all but what it can write
+   * while the new connection fetches the rest.
+   */
   private claim(): LiveSegment | null {
     const free = this.segments.find((s) => !s.isOwned && !s.isDone);
     if (free) {
@@ -516,10 +522,21 @@ export class JobRun {
     }
     if (!this.job.isResumable || this.job.sizeBytes === null) return null;
     const settings = this.deps.settings();
+    const now = Date.now();
     const live = this.segments
       .filter((s) => !s.isDone && s.end !== null)
-      .map((s) => ({ index: s.index, start: s.start, end: s.end as number, writtenBytes: s.receivedBytes }));
-    const split = pickSplit(live, settings.minSplitBytes);
+      .map((s) => ({
+        index: s.index,
+        start: s.start,
+        end: s.end as number,
+        writtenBytes: s.receivedBytes,
+        // A rate measured over less than half a second says little; treat it as unknown.
+        rateBytesPerSec: s.status === 'active' && now - s.requestStartedAt >= RATE_MATURE_MS ? s.rateBytesPerSec : 0,
+      }));
+    const split = pickSplitByRate(live, {
+      minSplitBytes: settings.minSplitBytes,
+      newRateBytesPerSec: this.typicalRate(live.map((s) => s.rateBytesPerSec)),
+    });
     if (!split) return null;
     const victim = this.segments.find((s) => s.index === split.index);
     if (!victim || victim.end === null) return null;
@@ -904,6 +921,12 @@ export class JobRun {
   }
 
   /** A connection far slower than its siblings is restarted (a new connection often gets a better path). */
+  /** The median rate of the job's connections, running or recently finished; 0 when unknown. */
+  private typicalRate(running: readonly number[]): number {
+    const rates = [...running.filter((r) => r > 0), ...this.finishedRates].sort((a, b) => a - b);
+    return rates.length === 0 ? 0 : (rates[Math.floor(rates.length / 2)] as number);
+  }
+
   /** Remembers how fast a finished request ran, so a laggard is judged even after its siblings ended. */
   private recordConnectionRate(bytes: number, durationMs: number): void {
     if (durationMs < 500 || bytes <= 0) return;
@@ -913,7 +936,7 @@ export class JobRun {
 
   private restartLaggard(active: LiveSegment[], now: number, settings: EngineSettings): void {
     if (this.isThrottled()) return;
-    const mature = active.filter((s) => now - s.requestStartedAt >= 1000);
+    const mature = active.filter((s) => now - s.requestStartedAt >= RATE_MATURE_MS);
     if (mature.length === 0) return;
     // Siblings: the connections running now and the ones that recently finished their ranges.
     const rates = [...mature.map((s) => s.rateBytesPerSec), ...this.finishedRates].sort((a, b) => a - b);

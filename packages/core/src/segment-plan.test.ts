@@ -6,7 +6,9 @@ import {
   type ByteRange,
   type LiveRange,
   pickSplit,
+  pickSplitByRate,
   planSegments,
+  type RatedRange,
   remainingBytes,
   SEGMENT_ALIGN_BYTES,
 } from './segment-plan.ts';
@@ -224,6 +226,86 @@ describe('segment plan under random writes and splits', () => {
           for (let i = 1; i < segments.length; i++) {
             expect((segments[i] as LiveRange).start).toBe((segments[i - 1] as LiveRange).end);
           }
+          for (const s of segments) expect(s.writtenBytes).toBeLessThanOrEqual(s.end - s.start);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('pickSplitByRate', () => {
+  const seg = (index: number, start: number, end: number, writtenBytes: number, rate: number): RatedRange => ({
+    index,
+    start,
+    end,
+    writtenBytes,
+    rateBytesPerSec: rate,
+  });
+
+  test('with equal or unknown rates it is pickSplit: the middle of the largest remainder', () => {
+    const segments = [seg(0, 0, 8 * MiB, 2 * MiB, 0), seg(1, 8 * MiB, 12 * MiB, 0, 0)];
+    expect(pickSplitByRate(segments, { minSplitBytes: MiB, newRateBytesPerSec: 0 })).toEqual(pickSplit(segments, MiB));
+  });
+
+  test('steals from the segment that finishes last, not the largest', () => {
+    // #0 has more bytes left but runs fast; #1 has fewer at a crawl.
+    const segments = [seg(0, 0, 16 * MiB, 0, 8 * MiB), seg(1, 16 * MiB, 24 * MiB, 0, MiB / 4)];
+    const split = pickSplitByRate(segments, { minSplitBytes: MiB, newRateBytesPerSec: 8 * MiB });
+    expect(split?.index).toBe(1);
+  });
+
+  test('a laggard keeps a share proportional to its rate and may give away less than the minimum', () => {
+    const lag = seg(3, 0, 2 * MiB, MiB, MiB);
+    const split = pickSplitByRate([lag], { minSplitBytes: MiB, newRateBytesPerSec: 8 * MiB });
+    // remaining 1 MiB, share 1/9: keeps ~113 KiB (aligned to 4 KiB), hands ~910 KiB to the new connection.
+    expect(split).not.toBeNull();
+    const kept = (split?.at ?? 0) - MiB;
+    expect(kept).toBeGreaterThanOrEqual(64 * 1024);
+    expect(kept).toBeLessThan(128 * 1024);
+    expect(kept % SEGMENT_ALIGN_BYTES).toBe(0);
+  });
+
+  test('random rates and writes: exact cover, never inside written bytes, limits kept', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 34 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer({ min: 4096, max: 8 * MiB }),
+        fc.array(
+          fc.record({
+            pick: fc.nat(),
+            fraction: fc.double({ min: 0, max: 1, noNaN: true }),
+            rate: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100 * MiB })),
+            newRate: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 100 * MiB })),
+          }),
+          { maxLength: 40 },
+        ),
+        (size, count, min, steps) => {
+          let segments: RatedRange[] = planSegments(size, count, min).map((r, index) => ({
+            index,
+            ...r,
+            writtenBytes: 0,
+            rateBytesPerSec: 0,
+          }));
+          let next = segments.length;
+          for (const step of steps) {
+            const target = segments[step.pick % segments.length] as RatedRange;
+            const bytes = Math.floor(remainingBytes(target) * step.fraction);
+            segments = segments.map((s) =>
+              s === target ? { ...s, writtenBytes: s.writtenBytes + bytes, rateBytesPerSec: step.rate } : s,
+            );
+            const split = pickSplitByRate(segments, { minSplitBytes: min, newRateBytesPerSec: step.newRate });
+            if (!split) continue;
+            const victim = segments.find((s) => s.index === split.index) as RatedRange;
+            const cursor = victim.start + victim.writtenBytes;
+            expect(split.at).toBeGreaterThan(cursor);
+            expect(split.at).toBeLessThan(victim.end);
+            expect(split.at - cursor).toBeGreaterThanOrEqual(Math.min(64 * 1024, min));
+            expect(victim.end - split.at).toBeGreaterThanOrEqual(Math.min(256 * 1024, min));
+            segments = applySplit(segments, split, next++).map((s) => ({ ...s, rateBytesPerSec: 0 }) as RatedRange);
+          }
+          expectExactCover(segments, size);
           for (const s of segments) expect(s.writtenBytes).toBeLessThanOrEqual(s.end - s.start);
         },
       ),

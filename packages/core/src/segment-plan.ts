@@ -179,3 +179,67 @@ export function applySplit(segments: readonly LiveRange[], split: SplitPoint, ne
   const back: LiveRange = { index: newIndex, start: split.at, end: segment.end, writtenBytes: 0 };
   return [...segments.slice(0, position), front, back, ...segments.slice(position + 1)];
 }
+
+/** A live segment with the rate its connection achieves now (0 = not known yet). */
+export interface RatedRange extends LiveRange {
+  readonly rateBytesPerSec: number;
+}
+
+export interface RatedSplitOptions {
+  /** The new back part holds at least this many bytes, except when hedging a laggard. */
+  readonly minSplitBytes: number;
+  /** Expected rate of the connection that takes the new part (the median of its siblings). */
+  readonly newRateBytesPerSec: number;
+  /** A victim slower than `slowRatio` x the new rate is a laggard. @default 0.5 */
+  readonly slowRatio?: number;
+  /** Smallest back part taken from a laggard. @default 256 KiB */
+  readonly minTailBytes?: number;
+  /** Smallest unwritten front part left to a laggard. @default 64 KiB */
+  readonly minKeepBytes?: number;
+}
+
+/**
+ * Chooses a split so the new connection and the one it steals from finish together: the
+ * victim is the segment expected to finish last (unwritten bytes over its rate; an unknown rate
+ * counts as the new connection's), and it keeps a share of its unwritten bytes proportional to
+ * its rate: `at = cursor + remaining * rv / (rv + rn)`, aligned down to 4 KiB when that keeps
+ * the limits.
+ *
+ * With equal (or unknown) rates this is {@link pickSplit}: the middle of the largest remainder,
+ * both parts at least `minSplitBytes`. A laggard (rate under `slowRatio` x the new rate) keeps
+ * only what it can write in the time the new connection needs for the rest, down to
+ * `minKeepBytes`, and may give away as little as `minTailBytes`: the slow tail is hedged by a
+ * faster connection instead of being left to finish alone (aria2#1593).
+ *
+ * Like {@link pickSplit}, the split point is never inside written bytes. Returns null when no
+ * segment can be split within the limits.
+ */
+export function pickSplitByRate(segments: readonly RatedRange[], options: RatedSplitOptions): SplitPoint | null {
+  const minSplit = Math.max(1, options.minSplitBytes);
+  const slowRatio = options.slowRatio ?? 0.5;
+  const minTail = Math.max(1, Math.min(options.minTailBytes ?? 256 * 1024, minSplit));
+  const minKeep = Math.max(1, Math.min(options.minKeepBytes ?? 64 * 1024, minSplit));
+  const newRate = options.newRateBytesPerSec;
+  const ranked = segments
+    .filter((s) => remainingBytes(s) > 0)
+    .map((s) => {
+      const rate = s.rateBytesPerSec > 0 ? s.rateBytesPerSec : newRate;
+      const isLaggard = newRate > 0 && s.rateBytesPerSec > 0 && s.rateBytesPerSec < slowRatio * newRate;
+      const eta = rate > 0 ? remainingBytes(s) / rate : remainingBytes(s);
+      return { s, rate, isLaggard, eta };
+    })
+    .sort((a, b) => b.eta - a.eta || remainingBytes(b.s) - remainingBytes(a.s));
+  for (const { s, rate, isLaggard } of ranked) {
+    const cursor = s.start + s.writtenBytes;
+    const remaining = s.end - cursor;
+    const share = isLaggard && newRate > 0 ? rate / (rate + newRate) : 0.5;
+    const keepMin = isLaggard ? minKeep : minSplit;
+    const backMin = isLaggard ? minTail : minSplit;
+    const isSplittable = (at: number): boolean => at - cursor >= keepMin && s.end - at >= backMin;
+    const ideal = Math.min(s.end - backMin, Math.max(cursor + keepMin, cursor + Math.floor(remaining * share)));
+    const aligned = alignDown(ideal);
+    if (isSplittable(aligned)) return { index: s.index, at: aligned };
+    if (isSplittable(ideal)) return { index: s.index, at: ideal };
+  }
+  return null;
+}

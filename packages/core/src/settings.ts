@@ -50,5 +50,5 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   userAgent: 'ddm/0.1',
   proxy: null,
   slowConnectionRatio: 0.3,
-  slowConnectionMs: 1500,
+  slowConnectionMs: 1000,
 };
