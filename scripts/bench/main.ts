@@ -145,6 +145,8 @@ async function runSingleScenario(
     url: string;
     counts: number[];
     curlAt: number[];
+    /** Also run `curl && sync FILE`, the durable equivalent of what ddm does. */
+    isCurlSynced?: boolean;
     ideal: (connections: number) => number | null;
     beforeRun?: () => void;
     notes: string[];
@@ -155,7 +157,10 @@ async function runSingleScenario(
   const loadBefore = loadavg()[0] ?? 0;
   const rows: RowResult[] = [];
   for (const n of options.counts) {
-    const tools: Tool[] = ['ddm', 'aria2c', ...(options.curlAt.includes(n) ? (['curl'] as const) : [])];
+    const curls: Tool[] = options.curlAt.includes(n)
+      ? ['curl', ...(options.isCurlSynced ? (['curl-sync'] as const) : [])]
+      : [];
+    const tools: Tool[] = ['ddm', 'aria2c', ...curls];
     const byTool = new Map<Tool, RowResult>();
     for (const tool of tools) {
       const row: RowResult = {
@@ -165,7 +170,7 @@ async function runSingleScenario(
         failures: [],
         bytes: file.sizeBytes,
         files: 1,
-        idealSeconds: options.ideal(tool === 'curl' ? 1 : n),
+        idealSeconds: options.ideal(tool === 'curl' || tool === 'curl-sync' ? 1 : n),
       };
       byTool.set(tool, row);
       rows.push(row);
@@ -462,8 +467,12 @@ async function main(): Promise<number> {
           url: `${nginx.origin}/${big.name}`,
           counts: [1, 4, 8, 16],
           curlAt: [1],
+          isCurlSynced: true,
           ideal: () => null,
-          notes: ['curl is single-stream: its row is at 1 connection.'],
+          notes: [
+            'curl is single-stream: its row is at 1 connection.',
+            "ddm's time includes making the file durable (fdatasync at every checkpoint and before the rename); aria2c and curl leave the data in the page cache. curl-sync (curl, then sync FILE) is the like-for-like durable row.",
+          ],
         }),
       );
     }

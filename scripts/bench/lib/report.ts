@@ -165,10 +165,13 @@ export function evaluateTargets(scenarios: ScenarioResult[], capMiBPerSec: numbe
         continue;
       }
       const isMet = ddm >= curl && ddm > 2 * aria;
+      const curlSync = okRate(rowOf(s1, 'curl-sync', 1));
+      const durable =
+        curlSync === null ? '' : `; curl+sync ${curlSync.toFixed(0)} (${((ddm / curlSync) * 100).toFixed(0)}%)`;
       out.push({
         name: `1. nginx, ${n} connections: ddm >= curl and > 2x aria2c`,
         isMet,
-        detail: `ddm ${ddm.toFixed(0)} MiB/s; curl ${curl.toFixed(0)} (${((ddm / curl) * 100).toFixed(0)}%); aria2c ${aria.toFixed(0)} (ddm = ${(ddm / aria).toFixed(2)}x)`,
+        detail: `ddm ${ddm.toFixed(0)} MiB/s; curl ${curl.toFixed(0)} (${((ddm / curl) * 100).toFixed(0)}%)${durable}; aria2c ${aria.toFixed(0)} (ddm = ${(ddm / aria).toFixed(2)}x)`,
       });
     }
     const ddm16 = rowOf(s1, 'ddm', 16);

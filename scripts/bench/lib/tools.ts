@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { combine, type Measurement, runMeasured } from './measure.ts';
 
-export type Tool = 'ddm' | 'aria2c' | 'curl';
+/** `curl-sync` is curl followed by `sync FILE`: durable on disk, as ddm's fdatasync'ed result is. */
+export type Tool = 'ddm' | 'aria2c' | 'curl' | 'curl-sync';
 
 export interface Download {
   url: string;
@@ -52,6 +53,8 @@ export function describeSingle(tool: Tool): string {
       return `aria2c -xN -sN -k1M ${ARIA2_COMMON.join(' ')} -d OUT -o NAME URL`;
     case 'curl':
       return 'curl -s -o OUT/NAME URL';
+    case 'curl-sync':
+      return 'curl -s -o OUT/NAME URL && sync OUT/NAME (durable on disk, like ddm)';
   }
 }
 
@@ -62,6 +65,7 @@ export function describeMany(tool: Tool, parallel: number): string {
     case 'aria2c':
       return `aria2c -i LIST -j ${parallel} ${ARIA2_COMMON.join(' ')} -d OUT`;
     case 'curl':
+    case 'curl-sync':
       return `curl -s --parallel --parallel-max ${parallel} -o OUT/NAME1 URL1 -o OUT/NAME2 URL2 ...`;
   }
 }
@@ -105,6 +109,10 @@ export async function downloadOne(
       );
     case 'curl':
       return runMeasured(['curl', '-s', '-o', join(outDir, file.name), file.url], opts);
+    case 'curl-sync': {
+      const out = join(outDir, file.name);
+      return runMeasured(['sh', '-c', 'curl -s -o "$1" "$2" && sync "$1"', 'sh', out, file.url], opts);
+    }
   }
 }
 
@@ -136,6 +144,7 @@ export async function downloadMany(
       return runMeasured(['aria2c', '-i', list, '-j', String(parallel), ...ARIA2_COMMON, '-d', outDir], opts);
     }
     case 'curl':
+    case 'curl-sync':
       return runMeasured(
         [
           'curl',
