@@ -1,4 +1,10 @@
 #!/usr/bin/env bun
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startTestServer, type TestServer } from '@ddm/core/testing';
+import { type BenchArgs, parseBenchArgs, USAGE } from './lib/args.ts';
+import { type DataFile, hashFile, writeDataFile } from './lib/data.ts';
 /**
  * `bun run bench`: ddm against aria2c and curl on the same files, on this machine.
  *
@@ -7,12 +13,7 @@
  * checks every download's SHA-256, and prints (and writes to docs/BENCHMARKS.md) medians of
  * time, rate, peak RSS and CPU time. Installs nothing; see `bun run bench --help`.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { startTestServer, type TestServer } from '@ddm/core/testing';
-import { type BenchArgs, parseBenchArgs, USAGE } from './lib/args.ts';
-import { type DataFile, hashFile, writeDataFile } from './lib/data.ts';
+import { runLimitScenario } from './lib/limit.ts';
 import { hasGnuTime, type Measurement } from './lib/measure.ts';
 import { type Nginx, startNginx } from './lib/nginx.ts';
 import {
@@ -58,7 +59,7 @@ function planFor(args: BenchArgs): Plan {
     cappedBytes: args.isQuick ? 64 * MiB : 256 * MiB,
     smallFiles: args.isQuick ? 50 : 200,
     runs: args.runs,
-    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5],
+    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6],
   };
 }
 
@@ -413,7 +414,7 @@ async function main(): Promise<number> {
   try {
     const wants = (n: number) => plan.scenarios.includes(n);
     const t0 = performance.now();
-    const big = wants(1) ? writeDataFile(dataDir, 'big.bin', plan.bigBytes, 1) : null;
+    const big = wants(1) || wants(6) ? writeDataFile(dataDir, 'big.bin', plan.bigBytes, 1) : null;
     const cappedFile =
       wants(2) || wants(3) || wants(5) ? writeDataFile(dataDir, 'capped.bin', plan.cappedBytes, 2) : null;
     const small = wants(4)
@@ -454,7 +455,7 @@ async function main(): Promise<number> {
     const cap = CAP_BYTES_PER_SEC / MiB;
     const setupSingle = (['ddm', 'aria2c', 'curl'] as const).map((t) => `${t}: \`${describeSingle(t)}\``);
 
-    if (big && nginx) {
+    if (big && nginx && wants(1)) {
       scenarios.push(
         await runSingleScenario(ctx, {
           id: 1,
@@ -524,6 +525,20 @@ async function main(): Promise<number> {
       }
     }
     if (small.length > 0 && nginx) scenarios.push(await runManyScenario(ctx, small, nginx.origin));
+    if (big && nginx && wants(6)) {
+      const limitMiBPerSec = args.isQuick ? 32 : 64;
+      notes.push(
+        ...(await runLimitScenario({
+          ddm,
+          scratchDir,
+          runsDir,
+          url: `${nginx.origin}/${big.name}`,
+          file: big,
+          limitMiBPerSec,
+          log,
+        })),
+      );
+    }
     if (wants(5)) {
       const availability = tuiAvailability(ddm);
       if (availability !== null) {

@@ -35,7 +35,7 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   };
 }
 
-const ARIA2_COMMON = [
+export const ARIA2_COMMON = [
   '--no-conf=true',
   '--allow-overwrite=true',
   '--auto-file-renaming=false',
