@@ -67,6 +67,8 @@ export async function buildBinary(options: BuildOptions = {}): Promise<string> {
     compile: { outfile },
     target: 'bun',
     minify: options.minify ?? true,
+    // React's development build times every render; the shipped TUI wants the production one.
+    define: { 'process.env.NODE_ENV': '"production"' },
     sourcemap: options.sourcemap === true ? 'linked' : 'none',
     plugins: [stubReactDevtools],
     throw: false,

@@ -1,8 +1,9 @@
 /**
  * `ddm tui` in a real pseudo-terminal (tmux) against a real local server: the heatmap appears,
  * `p` pauses (the server sees no more bytes), `p` resumes, `q` exits and the terminal leaves
- * the alternate screen.
+ * the alternate screen. And when its engine cannot run, it says why and exits non-zero.
  */
+import { Database } from 'bun:sqlite';
 import { expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,4 +80,43 @@ test.skipIf(!hasTmux)(
     expect(await sha256File(join(cli.dir, 'tui.bin'))).toBe(body.sha256Hex());
   },
   90_000,
+);
+
+test.skipIf(!hasTmux)(
+  'ddm tui whose engine cannot run shows the error on the restored terminal and exits non-zero',
+  async () => {
+    using cli = cliHome();
+    expect((await cli.run(['status'])).exitCode).toBe(0);
+    // A damaged job DB: it opens, but the engine's first statement in run() fails.
+    const db = new Database(join(cli.home, 'ddm.db'));
+    db.run('DROP TABLE live');
+    db.close();
+    const session = `ddm-tui-fail-${process.pid}-${Date.now()}`;
+    const binary =
+      process.env.DDM_TEST_BINARY && existsSync(process.env.DDM_TEST_BINARY) ? process.env.DDM_TEST_BINARY : null;
+    const command = binary ? `'${binary}' tui` : `bun '${MAIN}' tui`;
+    // The shell keeps the pane open after ddm exits, so the test can read what the user sees.
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '100',
+      '-y',
+      '30',
+      `env DDM_HOME='${cli.home}' NO_COLOR=1 ${command}; echo EXIT=$?; sleep 60`,
+    );
+    const screen = () => tmux('capture-pane', '-p', '-t', session);
+    try {
+      await waitFor(() => /^EXIT=\d+$/m.test(screen()), { timeoutMs: 15_000, what: 'ddm tui to exit' });
+      const text = screen();
+      expect(text).toContain('no such table: live');
+      expect(text).not.toMatch(/^EXIT=0$/m);
+      expect(tmux('display-message', '-p', '-t', session, '#{alternate_on}').trim()).toBe('0');
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
+  },
+  30_000,
 );

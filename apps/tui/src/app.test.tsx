@@ -249,6 +249,7 @@ describe('App rendering', () => {
     await waitFor(
       () => engine.snapshotCalls >= callsBefore + 5,
       () => 'five more polls',
+      5000,
     );
     expect(ui.frames.length).toBe(framesBefore);
   });
@@ -261,6 +262,7 @@ describe('App rendering', () => {
     await waitFor(
       () => engine.snapshotCalls >= callsAtStart + 8,
       () => 'eight polls',
+      5000,
     );
     const elapsedMs = performance.now() - startedAt;
     // Eight polls at <= 15/s take at least 7 intervals of 66.7 ms.

@@ -1,5 +1,6 @@
 import type { EngineController } from '@ddm/core';
 import { Box, useWindowSize } from 'ink';
+import { useMemo } from 'react';
 import { EventLog } from './components/event-log.tsx';
 import { Header } from './components/header.tsx';
 import { HelpOverlay } from './components/help-overlay.tsx';
@@ -27,9 +28,11 @@ export interface AppProps {
   readonly isAttached?: boolean;
   /** Colours and styles; off under `NO_COLOR`. */
   readonly isColor: boolean;
-  /** Polls of the engine per second, capped at 15. */
+  /** Polls of the engine per second right after an engine event, capped at 15. */
   readonly fps?: number;
 }
+
+const NO_SAMPLES: readonly number[] = [];
 
 /** Layout only: reads the engine through hooks and hands plain props to the components. */
 export function App({ controller, onQuit, title = 'ddm', isAttached = false, isColor, fps }: AppProps) {
@@ -54,7 +57,13 @@ export function App({ controller, onQuit, title = 'ddm', isAttached = false, isC
     (plan.showDetail ? 2 + heatmapRows : 0) +
     (plan.showSparkline ? 1 : 0) +
     (plan.segmentRows > 0 ? plan.segmentRows + 1 : 0);
-  const status = ui.status ?? (view.error === null ? null : { tone: 'error' as const, text: view.error });
+  const snapshotError = view.error;
+  // Memoised so the prompt line (a memo component) sees the same object while the error stays.
+  const errorStatus = useMemo(
+    () => (snapshotError === null ? null : { tone: 'error' as const, text: snapshotError }),
+    [snapshotError],
+  );
+  const status = ui.status ?? errorStatus;
   const confirmJobId = ui.mode.kind === 'confirm-cancel' || ui.mode.kind === 'confirm-remove' ? ui.mode.jobId : null;
   const confirmJobName = jobs.find((candidate) => candidate.id === confirmJobId)?.fileName ?? null;
 
@@ -78,7 +87,7 @@ export function App({ controller, onQuit, title = 'ddm', isAttached = false, isC
               />
               {plan.showSparkline ? (
                 <RateSparkline
-                  samples={view.rateHistory.samplesByJob.get(job.id) ?? []}
+                  samples={view.rateHistory.samplesByJob.get(job.id) ?? NO_SAMPLES}
                   width={width}
                   isColor={isColor}
                 />

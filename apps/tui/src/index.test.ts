@@ -16,7 +16,10 @@ interface Started {
   readonly listenersWhileRunning: number[];
 }
 
-async function startTui(engine = new FakeEngine(makeSnapshot([makeJob({ id: 1 })]))): Promise<Started> {
+async function startTui(
+  engine = new FakeEngine(makeSnapshot([makeJob({ id: 1 })])),
+  engineRun?: Promise<unknown>,
+): Promise<Started> {
   // A TTY stdout: runTui switches to the alternate screen only on a terminal.
   const stdout = new FakeStdout(80, 24, true);
   const stdin = new FakeStdin();
@@ -25,6 +28,7 @@ async function startTui(engine = new FakeEngine(makeSnapshot([makeJob({ id: 1 })
     stdout: stdout as unknown as NodeJS.WriteStream,
     stdin: stdin as unknown as NodeJS.ReadStream,
     isColor: false,
+    ...(engineRun === undefined ? {} : { engineRun }),
     onQuit: () => {
       // The terminal is already restored when onQuit runs (it may take a while to checkpoint).
       quitCalls.push(stdout.output.endsWith(LEAVE_SCREEN) ? 'after-restore' : 'before-restore');
@@ -98,6 +102,35 @@ describe('runTui', () => {
     // A snapshot that breaks the contract makes a component throw during render.
     engine.setSnapshot(makeSnapshot([{ ...makeJob({ id: 1 }), segments: null as never, doneBytes: 5 }]));
     await expect(started.done).rejects.toBeInstanceOf(Error);
+    expectRestored(started);
+  });
+});
+
+describe('runTui with an in-process engine run', () => {
+  test('an engine that fails ends the UI, restores the terminal and rejects with its error', async () => {
+    const { promise: engineRun, reject } = Promise.withResolvers<void>();
+    const started = await startTui(undefined, engineRun);
+    const busy = Object.assign(new Error('Another ddm engine (pid 4242) is running jobs on this database'), {
+      code: 'ERR_ENGINE_BUSY',
+    });
+    reject(busy);
+    await expect(started.done).rejects.toBe(busy);
+    expectRestored(started);
+  });
+
+  test('an engine that could not start at all never leaves the UI waiting', async () => {
+    const failed = new Error('no such table: live');
+    const engineRun = Promise.reject(failed);
+    const started = await startTui(undefined, engineRun);
+    await expect(started.done).rejects.toBe(failed);
+    expectRestored(started);
+  });
+
+  test('an engine that stops ends the UI like q', async () => {
+    const { promise: engineRun, resolve } = Promise.withResolvers<void>();
+    const started = await startTui(undefined, engineRun);
+    resolve();
+    await started.done;
     expectRestored(started);
   });
 });

@@ -6,6 +6,7 @@ import type { EngineController } from '@ddm/core';
 import { render } from 'ink';
 import { createElement } from 'react';
 import { App } from './app.tsx';
+import { MAX_FPS } from './hooks/use-engine-snapshot.ts';
 import { isColorEnabled } from './lib/theme.ts';
 
 export interface RunTuiOptions {
@@ -25,6 +26,13 @@ export interface RunTuiOptions {
   isAttached?: boolean;
   /** Colours; @default true unless `NO_COLOR` is set. */
   isColor?: boolean;
+  /**
+   * The in-process engine's `run()`. If it rejects while the UI is up (the engine could not take
+   * its lock, or died), the UI ends and `runTui` rejects with that error once the terminal is
+   * restored, instead of showing a snapshot that no longer moves. If it resolves, the engine
+   * stopped, and the UI ends as if the user quit.
+   */
+  engineRun?: Promise<unknown>;
 }
 
 /** Enter the alternate screen, hide the cursor. */
@@ -50,7 +58,7 @@ type Ending = { readonly kind: 'quit' } | { readonly kind: 'crash'; readonly err
  * error unmounts the UI, restores the terminal and rejects with the error.
  *
  * The engine is not stopped here; `onQuit` decides (checkpoint an in-process engine, detach
- * from an attached one).
+ * from an attached one). With `engineRun`, the UI also ends when the engine does.
  */
 export async function runTui(controller: EngineController, options: RunTuiOptions = {}): Promise<void> {
   const stdout = options.stdout ?? process.stdout;
@@ -85,6 +93,8 @@ export async function runTui(controller: EngineController, options: RunTuiOption
   process.on('unhandledRejection', crash);
   // Last resort if something calls process.exit() while the UI is up.
   process.on('exit', restoreTerminal);
+  // Handled here, so an engine that fails is this UI's crash, not an unhandled rejection.
+  options.engineRun?.then(quit, crash);
   const removeHandlers = (): void => {
     for (const signal of signals) process.off(signal, quit);
     process.off('uncaughtException', crash);
@@ -107,7 +117,9 @@ export async function runTui(controller: EngineController, options: RunTuiOption
       stdin,
       exitOnCtrlC: false,
       patchConsole: false,
-      maxFps: 15,
+      maxFps: MAX_FPS,
+      // Rewrite only the lines that changed: a progress frame touches a few of them.
+      incrementalRendering: true,
       // Ink turns non-interactive when CI is set; a full-screen UI on a terminal must not.
       interactive: isTerminal,
     });

@@ -28,24 +28,28 @@ export function schemaVersion(db: Database): number {
  * @throws DbError ERR_DB_TOO_NEW when the DB was written by a newer ddm.
  */
 export function migrate(db: Database, target: number = LATEST_VERSION, path = 'database'): number {
-  const current = schemaVersion(db);
-  if (current > LATEST_VERSION) {
-    throw new DbError(
-      `Database schema version ${current} is newer than this ddm supports (${LATEST_VERSION}); upgrade ddm: ${path}`,
-      'ERR_DB_TOO_NEW',
-    );
-  }
-  const pending = migrations.filter((m) => m.version > current && m.version <= target);
-  if (pending.length === 0) return current;
-  db.transaction(() => {
-    for (const m of pending) {
-      db.run(m.sql);
-      db.query('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        Date.now(),
-      );
-    }
-  })();
-  return target;
+  // Read the version and apply what is pending under one write lock (BEGIN IMMEDIATE): two
+  // processes opening a fresh DB at once would otherwise both apply migration 1, and the
+  // slower one fail on "table jobs already exists".
+  return db
+    .transaction(() => {
+      const current = schemaVersion(db);
+      if (current > LATEST_VERSION) {
+        throw new DbError(
+          `Database schema version ${current} is newer than this ddm supports (${LATEST_VERSION}); upgrade ddm: ${path}`,
+          'ERR_DB_TOO_NEW',
+        );
+      }
+      const pending = migrations.filter((m) => m.version > current && m.version <= target);
+      for (const m of pending) {
+        db.run(m.sql);
+        db.query('INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        );
+      }
+      return pending.length === 0 ? current : target;
+    })
+    .immediate();
 }

@@ -3,6 +3,12 @@
  * tmux pane of its own tmux server) and by a headless `ddm run --watch`. Both engines are
  * started first and idle; the clock runs from `ddm add` to the finished file, and the
  * engine process's CPU and peak RSS come from /usr/bin/time around it.
+ *
+ * The job DB is created before the engine starts: the first open of a fresh DDM_HOME migrates
+ * it, and a `status --json` poll migrating at the same moment as the engine made one of them
+ * fail (ERR_DB_OPEN, "table jobs already exists"). When that hit the engine, `ddm tui` exited,
+ * its tmux pane closed, and the scenario waited 60 s for an engine that was gone. Now an engine
+ * that exits before it runs fails the run at once with its exit status and stderr.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,6 +85,21 @@ async function engineRunning(ddm: string[], home: string): Promise<boolean> {
   }
 }
 
+/**
+ * Creates and migrates the job DB of `home` before any engine starts, so the engine and the
+ * `status --json` polls never race to migrate a fresh DB.
+ */
+function createDb(ddm: string[], home: string): void {
+  const result = Bun.spawnSync([...ddm, 'status', '--json'], {
+    env: cleanEnv({ DDM_HOME: home }),
+    stdout: 'ignore',
+    stderr: 'pipe',
+    stdin: 'ignore',
+  });
+  if (result.exitCode !== 0)
+    throw new Error(`ddm status (creating the job DB) failed: ${result.stderr.toString().trim()}`);
+}
+
 /** Children of a process, from /proc (GNU time forks ddm as its only child). */
 function childPids(pid: number): number[] {
   try {
@@ -93,12 +114,22 @@ async function oneRun(options: Options, mode: TuiMode, runId: string): Promise<T
   const home = join(scratchDir, `tui-home-${runId}`);
   const outDir = join(options.runsDir, `s5-${mode}-${runId}`);
   const timeFile = join(scratchDir, `tui-time-${runId}.txt`);
+  const stderrFile = join(scratchDir, `tui-stderr-${runId}.txt`);
   mkdirSync(outDir, { recursive: true });
   const socket = `ddm-bench-${process.pid}-${runId}`;
   const engineArgs = mode === 'tui' ? ['tui'] : ['run', '--watch', '-q'];
   const timed = [TIME_BIN, '-o', timeFile, '-f', '%e %M %U %S', ...ddm, ...engineArgs];
   let headless: ReturnType<typeof Bun.spawn> | null = null;
+  /** GNU time writes its file when the engine process ends; null while it runs. */
+  const engineEnded = (): string | null => {
+    if (mode === 'headless') return headless?.exitCode == null ? null : `exit status ${headless.exitCode}`;
+    const text = existsSync(timeFile) ? readFileSync(timeFile, 'utf8').trim() : '';
+    return text === '' ? null : (text.split('\n').find((line) => line.startsWith('Command ')) ?? 'exit status 0');
+  };
+  const stderrTail = (): string =>
+    existsSync(stderrFile) ? readFileSync(stderrFile, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
   try {
+    createDb(ddm, home);
     if (mode === 'tui') {
       const env = `env -u CI DDM_HOME=${sh(home)} NO_COLOR= TERM=xterm-256color`;
       const r = Bun.spawnSync(
@@ -114,7 +145,7 @@ async function oneRun(options: Options, mode: TuiMode, runId: string): Promise<T
           '160',
           '-y',
           '48',
-          `${env} ${timed.map(sh).join(' ')}`,
+          `${env} ${timed.map(sh).join(' ')} 2>${sh(stderrFile)}`,
         ],
         { stdout: 'pipe', stderr: 'pipe' },
       );
@@ -124,11 +155,23 @@ async function oneRun(options: Options, mode: TuiMode, runId: string): Promise<T
         env: cleanEnv({ DDM_HOME: home }),
         stdin: 'ignore',
         stdout: 'ignore',
-        stderr: 'ignore',
+        stderr: Bun.file(stderrFile),
       });
     }
     try {
-      await waitFor('the engine to start', () => engineRunning(ddm, home), 60_000);
+      await waitFor(
+        'the engine to start',
+        async () => {
+          const ended = engineEnded();
+          if (ended !== null) {
+            throw new Error(
+              `ddm ${engineArgs[0]} ended before its engine ran (${ended}): ${stderrTail() || 'no stderr'}`,
+            );
+          }
+          return engineRunning(ddm, home);
+        },
+        60_000,
+      );
     } catch (error) {
       const pane =
         mode === 'tui'
@@ -188,7 +231,7 @@ async function oneRun(options: Options, mode: TuiMode, runId: string): Promise<T
       headless.kill('SIGKILL');
       await headless.exited;
     }
-    for (const p of [home, outDir, timeFile]) rmSync(p, { recursive: true, force: true });
+    for (const p of [home, outDir, timeFile, stderrFile]) rmSync(p, { recursive: true, force: true });
     Bun.spawnSync(['sync']);
   }
 }

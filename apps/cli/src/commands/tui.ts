@@ -25,6 +25,9 @@ export async function tuiCommand(ctx: Context, out: Output): Promise<ExitCode> {
     return EXIT.ok;
   }
   const engine = ctx.createEngine();
+  // run() takes the engine lock before its first await: if it cannot (another engine won the
+  // race since the check above, or the DB refused), `running` is already rejected, and runTui
+  // ends with that error instead of drawing a UI that nothing feeds.
   const running = engine.run({ isWatching: true });
   const defaults = jobOptions(ctx, {});
   const controller: EngineController = {
@@ -38,8 +41,14 @@ export async function tuiCommand(ctx: Context, out: Output): Promise<ExitCode> {
     setConnections: (id, n) => engine.setConnections(id, n),
     setLimit: (id, rate) => engine.setLimit(id, rate),
   };
-  await runTui(controller, { title: 'ddm', onQuit: () => engine.stop() });
-  engine.stop();
-  await running;
+  await runTui(controller, {
+    title: 'ddm',
+    engineRun: running,
+    // Checkpoints the running jobs (they go back to queued) before the process exits.
+    onQuit: async () => {
+      engine.stop();
+      await running;
+    },
+  });
   return EXIT.ok;
 }

@@ -1,5 +1,6 @@
 import type { EngineEvent } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { describeEvent, type EventTone, formatClock } from '../lib/events.ts';
 import { type NamedColor, tint } from '../lib/theme.ts';
 
@@ -19,7 +20,7 @@ const TONE_COLORS: Readonly<Record<EventTone, NamedColor | undefined>> = {
 };
 
 /** The latest events, newest at the bottom, one line each. */
-export function EventLog({ events, rows, width, isColor }: EventLogProps) {
+export const EventLog = memo(function EventLog({ events, rows, width, isColor }: EventLogProps) {
   const shown = events.slice(-Math.max(0, rows));
   return (
     <Box flexDirection="column" width={width} height={rows} overflow="hidden">
@@ -41,4 +42,4 @@ export function EventLog({ events, rows, width, isColor }: EventLogProps) {
       )}
     </Box>
   );
-}
+});

@@ -1,5 +1,6 @@
 import type { EngineSnapshot } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatLimit, formatRate } from '../lib/format.ts';
 import { tint } from '../lib/theme.ts';
 
@@ -13,7 +14,7 @@ export interface HeaderProps {
 }
 
 /** One line: title, active jobs, total rate, open connections, global limit, attached marker. */
-export function Header({ snapshot, title, isAttached, width, isColor }: HeaderProps) {
+export const Header = memo(function Header({ snapshot, title, isAttached, width, isColor }: HeaderProps) {
   const stats = [
     `${snapshot.activeJobs} active`,
     `↓ ${formatRate(snapshot.rateBytesPerSec)}`,
@@ -29,4 +30,4 @@ export function Header({ snapshot, title, isAttached, width, isColor }: HeaderPr
       </Text>
     </Box>
   );
-}
+});

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { tint } from '../lib/theme.ts';
 
 export interface HelpOverlayProps {
@@ -21,7 +22,7 @@ export const HELP_LINES: readonly (readonly [key: string, action: string])[] = [
 ];
 
 /** The key reference, in place of the job detail while `?` is on. */
-export function HelpOverlay({ rows, width, isColor }: HelpOverlayProps) {
+export const HelpOverlay = memo(function HelpOverlay({ rows, width, isColor }: HelpOverlayProps) {
   return (
     <Box flexDirection="column" width={width} height={rows} overflow="hidden">
       <Text {...tint(isColor, { bold: true })}>Keys</Text>
@@ -36,4 +37,4 @@ export function HelpOverlay({ rows, width, isColor }: HelpOverlayProps) {
       </Text>
     </Box>
   );
-}
+});

@@ -1,5 +1,6 @@
 import type { JobSnapshot } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatBytes, formatDuration, formatPercent, formatRate } from '../lib/format.ts';
 import { stateColor, tint } from '../lib/theme.ts';
 
@@ -62,7 +63,7 @@ export function scrollOffset(count: number, selected: number, rows: number): num
 const right = (text: string, width: number): string => text.padStart(width).slice(-width);
 
 /** The job table: heading plus `rows` job rows; the selected row is marked with `>`. */
-export function JobList({ jobs, selectedJobId, rows, width, isColor }: JobListProps) {
+export const JobList = memo(function JobList({ jobs, selectedJobId, rows, width, isColor }: JobListProps) {
   const columns = visibleColumns(width);
   const nameWidth = Math.max(1, width - MARKER_WIDTH - ID_WIDTH - columns.reduce((sum, c) => sum + c.width + 1, 0));
   const selected = jobs.findIndex((job) => job.id === selectedJobId);
@@ -111,4 +112,4 @@ export function JobList({ jobs, selectedJobId, rows, width, isColor }: JobListPr
       )}
     </Box>
   );
-}
+});

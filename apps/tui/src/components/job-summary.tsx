@@ -1,5 +1,6 @@
 import type { JobSnapshot } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatBytes, formatLimit, formatPercent } from '../lib/format.ts';
 import { stateColor, tint } from '../lib/theme.ts';
 
@@ -10,7 +11,7 @@ export interface JobSummaryProps {
 }
 
 /** Title of the detail pane: `#3 ubuntu.iso  1.2 GiB / 4.6 GiB 26%  downloading  4/8 conn  limit off`. */
-export function JobSummary({ job, width, isColor }: JobSummaryProps) {
+export const JobSummary = memo(function JobSummary({ job, width, isColor }: JobSummaryProps) {
   const size = job.sizeBytes === null ? '?' : formatBytes(job.sizeBytes);
   const facts = [
     `${formatBytes(job.doneBytes)} / ${size} ${formatPercent(job.doneBytes, job.sizeBytes)}`,
@@ -28,4 +29,4 @@ export function JobSummary({ job, width, isColor }: JobSummaryProps) {
       </Text>
     </Box>
   );
-}
+});

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { Mode } from '../lib/key-map.ts';
 import { tint } from '../lib/theme.ts';
 
@@ -58,7 +59,7 @@ export function hintsFor(mode: Mode): readonly Hint[] {
 }
 
 /** One line of `key action` pairs. */
-export function KeyHints({ mode, width, isColor }: KeyHintsProps) {
+export const KeyHints = memo(function KeyHints({ mode, width, isColor }: KeyHintsProps) {
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end">
@@ -72,4 +73,4 @@ export function KeyHints({ mode, width, isColor }: KeyHintsProps) {
       </Text>
     </Box>
   );
-}
+});

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { Mode, StatusMessage } from '../lib/key-map.ts';
 import { tint } from '../lib/theme.ts';
 
@@ -37,7 +38,7 @@ export function promptText(mode: Mode, jobName: string | null): string | null {
  * The line above the key hints: a confirm question, an input line with its cursor, or the status
  * of the last action (errors from the engine included).
  */
-export function PromptLine({ mode, status, jobName, width, isColor }: PromptLineProps) {
+export const PromptLine = memo(function PromptLine({ mode, status, jobName, width, isColor }: PromptLineProps) {
   const prompt = promptText(mode, jobName);
   const isInput = mode.kind === 'input-url' || mode.kind === 'input-limit';
   const value = isInput ? mode.value : '';
@@ -60,4 +61,4 @@ export function PromptLine({ mode, status, jobName, width, isColor }: PromptLine
       )}
     </Box>
   );
-}
+});

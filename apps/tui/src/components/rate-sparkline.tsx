@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatRate } from '../lib/format.ts';
 import { tint } from '../lib/theme.ts';
 
@@ -26,7 +27,7 @@ export function sparkline(samples: readonly number[], width: number): string {
 const LABEL = 'rate 60s ';
 
 /** `rate 60s ▁▂▅▇█▇ peak 12.3 MiB/s` over the last 60 seconds (or fewer, when narrow). */
-export function RateSparkline({ samples, width, isColor }: RateSparklineProps) {
+export const RateSparkline = memo(function RateSparkline({ samples, width, isColor }: RateSparklineProps) {
   const peak = Math.max(0, ...samples.slice(-60));
   const peakLabel = ` peak ${formatRate(peak)}`;
   const graphWidth = Math.max(0, Math.min(60, width - LABEL.length - peakLabel.length));
@@ -39,4 +40,4 @@ export function RateSparkline({ samples, width, isColor }: RateSparklineProps) {
       </Text>
     </Box>
   );
-}
+});

@@ -1,7 +1,9 @@
 import type { SegmentSnapshot } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatBytes } from '../lib/format.ts';
 import { cellGlyph, type HeatCell, type HeatColor, type HeatGlyph, heatmapCells, heatmapRows } from '../lib/heatmap.ts';
+import { areSegmentsEqual } from '../lib/snapshot-equal.ts';
 
 export interface SegmentHeatmapProps {
   readonly segments: readonly SegmentSnapshot[];
@@ -39,12 +41,7 @@ function degradedBar(cells: readonly HeatCell[], options: { readonly color: bool
   return [...cells.slice(1).map(() => track), cellGlyph(cell, options)];
 }
 
-/**
- * The file as `rows` rows of `width` cells, each cell coloured by how much of it is written.
- * Cursor cells show ▸ (writing), ! (stalled) or ↻ (retrying); ╎ marks where a split segment
- * starts. Without a known size it is one bar with the written byte count.
- */
-export function SegmentHeatmap({ segments, sizeBytes, width, rows, isColor }: SegmentHeatmapProps) {
+function SegmentHeatmapView({ segments, sizeBytes, width, rows, isColor }: SegmentHeatmapProps) {
   const isUnknownSize = sizeBytes === null || sizeBytes <= 0;
   const writtenBytes = segments.reduce((sum, segment) => sum + segment.writtenBytes, 0);
   const label = isUnknownSize ? ` size unknown, ${formatBytes(writtenBytes)} written` : '';
@@ -78,3 +75,19 @@ export function SegmentHeatmap({ segments, sizeBytes, width, rows, isColor }: Se
     </Box>
   );
 }
+
+/**
+ * The file as `rows` rows of `width` cells, each cell coloured by how much of it is written.
+ * Cursor cells show ▸ (writing), ! (stalled) or ↻ (retrying); ╎ marks where a split segment
+ * starts. Without a known size it is one bar with the written byte count.
+ */
+export const SegmentHeatmap = memo(
+  SegmentHeatmapView,
+  // A snapshot rebuilds its segment objects on every poll; redraw only when one differs.
+  (previous, next) =>
+    previous.sizeBytes === next.sizeBytes &&
+    previous.width === next.width &&
+    previous.rows === next.rows &&
+    previous.isColor === next.isColor &&
+    areSegmentsEqual(previous.segments, next.segments),
+);

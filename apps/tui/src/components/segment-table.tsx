@@ -1,6 +1,8 @@
 import type { SegmentSnapshot } from '@ddm/core';
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { formatBytes, formatRate } from '../lib/format.ts';
+import { areSegmentsEqual } from '../lib/snapshot-equal.ts';
 import { type NamedColor, tint } from '../lib/theme.ts';
 
 export interface SegmentTableProps {
@@ -59,8 +61,7 @@ function line(cells: readonly string[]): string {
   return cells.map((cell, index) => cell.padEnd(WIDTHS[index] ?? 0).slice(0, WIDTHS[index] ?? 0)).join(' ');
 }
 
-/** Segments with their range, progress, connection, rate, retries and split origin. */
-export function SegmentTable({ segments, rows, width, isColor }: SegmentTableProps) {
+function SegmentTableView({ segments, rows, width, isColor }: SegmentTableProps) {
   const shown = segmentsToShow(segments, rows);
   const hidden = segments.length - shown.length;
   return (
@@ -89,3 +90,13 @@ export function SegmentTable({ segments, rows, width, isColor }: SegmentTablePro
     </Box>
   );
 }
+
+/** Segments with their range, progress, connection, rate, retries and split origin. */
+export const SegmentTable = memo(
+  SegmentTableView,
+  (previous, next) =>
+    previous.rows === next.rows &&
+    previous.width === next.width &&
+    previous.isColor === next.isColor &&
+    areSegmentsEqual(previous.segments, next.segments),
+);

@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { tint } from '../lib/theme.ts';
 
 export interface WhyLineProps {
@@ -10,7 +11,7 @@ export interface WhyLineProps {
 }
 
 /** `why: single connection: server sent no Accept-Ranges`. */
-export function WhyLine({ text, isError, width, isColor }: WhyLineProps) {
+export const WhyLine = memo(function WhyLine({ text, isError, width, isColor }: WhyLineProps) {
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end">
@@ -19,4 +20,4 @@ export function WhyLine({ text, isError, width, isColor }: WhyLineProps) {
       </Text>
     </Box>
   );
-}
+});

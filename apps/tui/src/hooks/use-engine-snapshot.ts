@@ -1,11 +1,16 @@
 import type { EngineController, EngineSnapshot } from '@ddm/core';
 import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../lib/commands.ts';
-import { EMPTY_RATE_HISTORY, type RateHistory, recordRates } from '../lib/rate-history.ts';
+import { EMPTY_RATE_HISTORY, isRateChangeVisible, type RateHistory, recordRates } from '../lib/rate-history.ts';
 import { isSameSnapshot } from '../lib/snapshot-equal.ts';
 
 /** The TUI never redraws more often than this. */
 export const MAX_FPS = 15;
+/**
+ * Polls per second while nothing but byte counters moves: numbers that change four times a
+ * second read as live, and each redraw costs the engine's process CPU that downloads need.
+ */
+export const STEADY_FPS = 4;
 
 export interface EngineView {
   readonly snapshot: EngineSnapshot;
@@ -15,8 +20,13 @@ export interface EngineView {
 }
 
 export interface UseEngineSnapshotOptions {
-  /** Polls per second, capped at {@link MAX_FPS}. @default 15 */
+  /**
+   * Most polls per second, used right after an engine event (a state change, a split, a retry),
+   * so facts show within a frame. Capped at {@link MAX_FPS}. @default 15
+   */
   readonly fps?: number;
+  /** Polls per second otherwise; at most `fps`. @default 4 ({@link STEADY_FPS}) */
+  readonly steadyFps?: number;
 }
 
 const EMPTY_SNAPSHOT: EngineSnapshot = {
@@ -43,31 +53,62 @@ function read(controller: EngineController, previous: EngineView | null): Engine
   }
 }
 
+const clampFps = (fps: number, max: number): number => Math.min(max, Math.max(1, fps));
+
 /**
- * Polls `controller.snapshot()` at most {@link MAX_FPS} times a second and re-renders only when
- * what it returns changed (ignoring `at`) or a rate sample for the 60 s sparkline was taken.
- * The engine's byte counters are never pushed per chunk; the UI pulls them at frame rate.
+ * Polls `controller.snapshot()` {@link STEADY_FPS} times a second, and sooner (never more than
+ * {@link MAX_FPS} times a second) after an engine event. Re-renders only when what it returns
+ * changed (ignoring `at`) or a rate sample changed the 60 s sparkline, so an idle UI stays still.
+ * The engine's byte counters are never pushed per chunk; the UI pulls them, so a download costs
+ * a few redraws a second however fast its chunks arrive.
  */
 export function useEngineSnapshot(controller: EngineController, options: UseEngineSnapshotOptions = {}): EngineView {
   const [view, setView] = useState<EngineView>(() => read(controller, null));
   const viewRef = useRef(view);
-  const fps = Math.min(MAX_FPS, Math.max(1, options.fps ?? MAX_FPS));
+  const fps = clampFps(options.fps ?? MAX_FPS, MAX_FPS);
+  const steadyFps = clampFps(options.steadyFps ?? STEADY_FPS, fps);
 
   useEffect(() => {
+    const minGapMs = 1000 / fps;
+    const steadyGapMs = 1000 / steadyFps;
+    let lastPollAt = performance.now();
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let dueAt = Number.POSITIVE_INFINITY;
+
     const poll = (): void => {
       const previous = viewRef.current;
       const next = read(controller, previous);
+      // Kept even when nothing visible changed, so rate sampling goes on from the latest poll.
+      viewRef.current = next;
       const isUnchanged =
         next.error === previous.error &&
-        next.rateHistory === previous.rateHistory &&
+        !isRateChangeVisible(previous.rateHistory, next.rateHistory) &&
         isSameSnapshot(next.snapshot, previous.snapshot);
-      if (isUnchanged) return;
-      viewRef.current = next;
-      setView(next);
+      if (!isUnchanged) setView(next);
     };
-    const timer = setInterval(poll, 1000 / fps);
-    return () => clearInterval(timer);
-  }, [controller, fps]);
+    const scheduleAt = (at: number): void => {
+      if (timer !== null) clearTimeout(timer);
+      dueAt = at;
+      timer = setTimeout(tick, Math.max(0, at - performance.now()));
+    };
+    function tick(): void {
+      timer = null;
+      lastPollAt = performance.now();
+      poll();
+      scheduleAt(lastPollAt + steadyGapMs);
+    }
+    // Something happened that the counters do not tell (state, split, retry): poll as soon as the
+    // frame cap allows. A burst of events still costs one poll.
+    const unsubscribe = controller.subscribe(() => {
+      const soonest = lastPollAt + minGapMs;
+      if (soonest < dueAt) scheduleAt(soonest);
+    });
+    scheduleAt(lastPollAt + steadyGapMs);
+    return () => {
+      unsubscribe();
+      if (timer !== null) clearTimeout(timer);
+    };
+  }, [controller, fps, steadyFps]);
 
   return view;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { makeJob, makeSnapshot } from '../testing/fake-engine.ts';
-import { EMPTY_RATE_HISTORY, HISTORY_SAMPLES, recordRates } from './rate-history.ts';
+import { EMPTY_RATE_HISTORY, HISTORY_SAMPLES, isRateChangeVisible, recordRates } from './rate-history.ts';
 
 const at = (ms: number, rate: number, ids: readonly number[] = [1]) =>
   makeSnapshot(
@@ -29,5 +29,16 @@ describe('recordRates', () => {
     const both = recordRates(EMPTY_RATE_HISTORY, at(0, 5, [1, 2]));
     const one = recordRates(both, at(1000, 5, [2]));
     expect([...one.samplesByJob.keys()]).toEqual([2]);
+  });
+
+  test('zero samples added to an idle history are invisible; any movement is visible', () => {
+    const idle = recordRates(EMPTY_RATE_HISTORY, at(0, 0));
+    const stillIdle = recordRates(idle, at(1000, 0));
+    expect(stillIdle).not.toBe(idle);
+    expect(isRateChangeVisible(idle, stillIdle)).toBe(false);
+    const moving = recordRates(stillIdle, at(2000, 5));
+    expect(isRateChangeVisible(stillIdle, moving)).toBe(true);
+    // A stop shifts the earlier movement along the graph.
+    expect(isRateChangeVisible(moving, recordRates(moving, at(3000, 0)))).toBe(true);
   });
 });

@@ -34,3 +34,20 @@ export function recordRates(history: RateHistory, snapshot: EngineSnapshot): Rat
   // After a long gap (suspend), restart the clock instead of replaying it.
   return { sampledAt: snapshot.at - sampledAt >= SAMPLE_INTERVAL_MS ? snapshot.at : sampledAt, samplesByJob };
 }
+
+const hasMovement = (history: RateHistory): boolean => {
+  for (const samples of history.samplesByJob.values()) {
+    if (samples.some((rate) => rate > 0)) return true;
+  }
+  return false;
+};
+
+/**
+ * Whether sparklines drawn from `a` and from `b` can differ. Not when no job moved in either:
+ * all-zero samples draw the same blank graph and `peak 0 B/s` however many there are, so an idle
+ * UI need not redraw every second just because a zero sample was taken.
+ */
+export function isRateChangeVisible(a: RateHistory, b: RateHistory): boolean {
+  if (a === b) return false;
+  return hasMovement(a) || hasMovement(b);
+}

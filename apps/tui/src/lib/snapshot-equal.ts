@@ -1,5 +1,5 @@
 /** Structural equality for snapshots, so the TUI redraws only when something it shows changed. */
-import type { EngineSnapshot } from '@ddm/core';
+import type { EngineSnapshot, SegmentSnapshot } from '@ddm/core';
 
 function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
@@ -19,4 +19,12 @@ function deepEqual(a: unknown, b: unknown): boolean {
 export function isSameSnapshot(a: EngineSnapshot, b: EngineSnapshot): boolean {
   if (a === b) return true;
   return deepEqual({ ...a, at: 0 }, { ...b, at: 0 });
+}
+
+/**
+ * True when both lists hold equal segments. A snapshot rebuilds its segment objects on every
+ * poll, so identity says nothing; fields are compared generically so a new one is never missed.
+ */
+export function areSegmentsEqual(a: readonly SegmentSnapshot[], b: readonly SegmentSnapshot[]): boolean {
+  return deepEqual(a, b);
 }
