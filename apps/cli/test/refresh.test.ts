@@ -148,11 +148,15 @@ describe('a signed URL that expires mid-download', () => {
     for (const r of server.requests.filter((r) => r.path === SIGNED && r.status === 403)) {
       expect(r.bodyBytesSent).toBeLessThan(64);
     }
-    // The renewal continued the refused segment from where it was, not from its start.
+    // The renewal continued the refused segment from where it was, not from its start (its end
+    // may have moved: another connection can take over part of it meanwhile).
     const signedRequests = server.requests.filter((r) => r.path === SIGNED && r.range !== null);
+    const startOf = (range: string | null) => /bytes=(\d+)-/.exec(range ?? '')?.[1];
     const refused = signedRequests.filter((r) => r.status === 403);
     for (const r of refused) {
-      expect(signedRequests.some((later) => later.status === 206 && later.range === r.range)).toBe(true);
+      expect(signedRequests.some((later) => later.status === 206 && startOf(later.range) === startOf(r.range))).toBe(
+        true,
+      );
     }
     expect(storedSegments(sandbox, 1).length).toBeGreaterThan(4);
   });
