@@ -5,7 +5,6 @@
  * no engine running, the same command changes the job rows that the next run reads.
  */
 
-import { join } from 'node:path';
 import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
 import { isLockHolderAlive, removeJobRow, storedJobSnapshot, storedSegment } from './engine.ts';
 import { DdmError } from './errors.ts';
@@ -225,8 +224,4 @@ export class AttachedController implements EngineController {
   async setLimit(jobId: number | null, bytesPerSec: number | null): Promise<void> {
     await sendCommand(this.repos, 'limit', jobId, { bytesPerSec });
   }
-}
-
-export function jobPath(job: { dir: string; fileName: string }): string {
-  return join(job.dir, job.fileName);
 }

@@ -231,9 +231,8 @@ export class JobRun {
     }));
   }
 
-  private get signal(): AbortSignal {
-    return AbortSignal.any([this.userAbort.signal, this.fatalAbort.signal]);
-  }
+  /** Aborted by a stop or by a fatal error of this attempt; set once per attempt (not per use). */
+  private signal: AbortSignal = this.userAbort.signal;
 
   private setWhy(why: string): void {
     this.why = why;
@@ -300,6 +299,7 @@ export class JobRun {
     // A restart comes from a worker that aborted `fatalAbort`; without a fresh controller the
     // restart's probe would see an aborted signal and every restart would fail at once.
     this.fatalAbort = new AbortController();
+    this.signal = AbortSignal.any([this.userAbort.signal, this.fatalAbort.signal]);
     this.fatalError = null;
     this.refreshJob();
     this.deps.transition(this.id, 'probing', isRestart ? 'restart' : null);
@@ -447,8 +447,6 @@ export class JobRun {
   // ---- downloading -------------------------------------------------------------------------
 
   private async download(): Promise<void> {
-    this.fatalAbort = new AbortController();
-    this.fatalError = null;
     this.isDownloading = true;
     const settings = this.deps.settings();
     const checkpointTimer = setInterval(() => {
