@@ -2,6 +2,7 @@ import type { Database } from 'bun:sqlite';
 import { DbError } from './errors.ts';
 import { migration0001 } from './migrations/0001-jobs-and-segments.ts';
 import { migration0002 } from './migrations/0002-control-and-queue.ts';
+import { migration0003 } from './migrations/0003-lock-epoch-and-indexes.ts';
 
 export interface Migration {
   version: number;
@@ -10,9 +11,10 @@ export interface Migration {
 }
 
 /** Every migration, in order. Statically imported so the compiled binary carries them. */
-export const migrations: readonly Migration[] = [migration0001, migration0002];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003];
 
-export const LATEST_VERSION = migrations.length;
+/** The newest version this ddm knows (the last migration's; versions only grow). */
+export const LATEST_VERSION = (migrations[migrations.length - 1] as Migration).version;
 
 /** Version recorded in `schema_version`; 0 for an empty DB. */
 export function schemaVersion(db: Database): number {
