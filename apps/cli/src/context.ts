@@ -6,7 +6,6 @@ import {
   createLogger,
   type DdmConfig,
   type DdmPaths,
-  DEFAULT_SETTINGS,
   defaultNetrcPath,
   Engine,
   type EngineSettings,
@@ -19,6 +18,7 @@ import {
   loadConfig,
   parseNetrc,
   resolvePaths,
+  settingsFromConfig,
 } from '@ddm/core';
 import { openDb, type Repos, reposFor } from '@ddm/db';
 
@@ -41,32 +41,6 @@ export interface Context {
   flags: GlobalFlags;
   createEngine(): Engine;
   close(): void;
-}
-
-export function settingsFromConfig(config: DdmConfig): EngineSettings {
-  return {
-    connections: config.connections,
-    maxConnectionsPerJob: config.maxConnections,
-    maxConnectionsPerHost: config.maxConnectionsPerHost,
-    maxConnectionsGlobal: config.maxConnectionsGlobal,
-    parallelJobs: config.jobs,
-    minSplitBytes: config.minSplitSize,
-    retryAttempts: config.retry.attempts,
-    retryBaseDelayMs: config.retry.baseDelayMs,
-    retryMaxDelayMs: config.retry.maxDelayMs,
-    connectTimeoutMs: config.timeouts.connectMs,
-    lowSpeedBytesPerSec: config.timeouts.lowSpeedBytesPerSec,
-    lowSpeedTimeMs: config.timeouts.lowSpeedTimeMs > 0 ? config.timeouts.lowSpeedTimeMs : Number.POSITIVE_INFINITY,
-    maxBytesPerSec: config.maxBytesPerSec > 0 ? config.maxBytesPerSec : null,
-    segmentBufferBytes: config.segmentBufferBytes,
-    checkpointIntervalMs: config.checkpointIntervalMs,
-    overwrite: config.overwrite,
-    fileAllocation: config.fileAllocation,
-    userAgent: config.userAgent,
-    proxy: config.proxy === '' ? null : config.proxy,
-    slowConnectionRatio: DEFAULT_SETTINGS.slowConnectionRatio,
-    slowConnectionMs: DEFAULT_SETTINGS.slowConnectionMs,
-  };
 }
 
 /** Only loads the config (for `config` subcommands and early validation). */
@@ -104,6 +78,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
   ensureDirs(paths);
   const config = loaded.config;
   const log = createLogger({ file: paths.logFile, level: config.logLevel, maxBytes: config.logMaxBytes });
+  for (const note of loaded.notes) log.warn('config', { note });
   const repos = reposFor(openDb(paths.dbFile));
   ensurePrivateFile(paths.dbFile);
   const settings = settingsFromConfig(config);

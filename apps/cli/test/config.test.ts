@@ -65,6 +65,20 @@ describe('ddm config', () => {
     expect(human).toContain('(file)');
   });
 
+  test('an old file that sets the removed min_connections still works; show notes it, set refuses it', async () => {
+    using cli = cliHome();
+    const file = writeConfig(cli.home, 'connections = 4\nmin_connections = 2\n');
+    expect((await cli.run(['status'])).exitCode).toBe(0);
+    const shown = await cli.run(['config', 'show']);
+    expect(shown.exitCode).toBe(0);
+    expect(shown.stdout).toContain(`# note: "min_connections" in ${file}:2 is ignored`);
+    expect(shown.stdout).not.toContain('min_connections =');
+    const set = await cli.run(['config', 'set', 'min_connections', '3']);
+    expect(set.exitCode).toBe(2);
+    expect(set.stderr).toContain('"min_connections"');
+    expect(set.stderr).toContain('was removed');
+  });
+
   test('DDM_HOME keeps config, DB and log in one folder, DB mode 0600', async () => {
     using cli = cliHome();
     expect((await cli.run(['status'])).exitCode).toBe(0);

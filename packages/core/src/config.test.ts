@@ -3,16 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigErrorKind } from './config.ts';
-import {
-  ConfigError,
-  configKeys,
-  DEFAULT_CONFIG,
-  formatConfigShow,
-  initConfigText,
-  loadConfig,
-  parseConfigValue,
-  setConfigValue,
-} from './config.ts';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigValue } from './config.ts';
+import { configDocCells, configKeys, formatConfigShow, initConfigText } from './config-docs.ts';
+import { setConfigValue } from './config-edit.ts';
+import { CONFIG_TABLE, type ConfigKeySpec, type DdmConfig } from './config-table.ts';
+import { DEFAULT_SETTINGS, type EngineSettings, settingsFromConfig } from './settings.ts';
+import { DEFAULT_USER_AGENT } from './version.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddm-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -270,11 +266,11 @@ describe('config errors name the file, the key and the line', () => {
     expect(error.message).toContain('4 is below connections (8)');
   });
 
-  test('cross-key: min_connections above connections', () => {
-    const file = writeConfig('connections = 2\nmin_connections = 3\n');
+  test('cross-key: retry.base_delay_ms above retry.max_delay_ms', () => {
+    const file = writeConfig('[retry]\nmax_delay_ms = 100\nbase_delay_ms = 200\n');
     const error = catchConfigError(() => loadConfig({ file, env: noEnv, flags: {} }));
-    expect(error.key).toBe('min_connections');
-    expect(error.line).toBe(2);
+    expect(error.key).toBe('retry.base_delay_ms');
+    expect(error.line).toBe(3);
   });
 
   test('an env error names the variable', () => {
@@ -389,7 +385,7 @@ describe('formatConfigShow', () => {
     expect(lines).toContain('jobs = 2  (env)');
     expect(lines).toContain('proxy = "http://REDACTED@proxy.test:3128"  (file)');
     expect(lines).toContain('retry.attempts = 5  (default)');
-    expect(lines).toContain('user_agent = "ddm/0.1"  (default)');
+    expect(lines).toContain(`user_agent = "${DEFAULT_USER_AGENT}"  (default)`);
   });
 });
 
@@ -420,5 +416,83 @@ describe('configKeys and value parsing', () => {
     expect(parseConfigValue('max_bytes_per_sec', '10M')).toBe(10 * 1_048_576);
     expect(parseConfigValue('retry.attempts', '0')).toBe(0);
     expect(() => parseConfigValue('connections', '0')).toThrow(ConfigError);
+  });
+});
+
+describe('removed keys', () => {
+  test('a file that still sets min_connections loads, with a note naming the file and line', () => {
+    const file = writeConfig('connections = 2\nmin_connections = 3\n');
+    const result = loadConfig({ file, env: noEnv, flags: {} });
+    expect(result.config.connections).toBe(2);
+    expect(result.config).not.toHaveProperty('minConnections');
+    expect(result.notes).toHaveLength(1);
+    expect(result.notes[0]).toContain(`"min_connections" in ${file}:2 is ignored`);
+  });
+
+  test('config set refuses a removed key and says why', () => {
+    const error = catchConfigError(() => setConfigValue('', 'min_connections', '2', '/x/config.toml'));
+    expect(error.kind).toBe('unknown-key');
+    expect(error.key).toBe('min_connections');
+    expect(error.message).toContain('was removed');
+  });
+});
+
+describe('the table feeds the engine settings', () => {
+  test('DEFAULT_SETTINGS are the settings of DEFAULT_CONFIG, with 0 and "" meaning none', () => {
+    expect(DEFAULT_SETTINGS).toEqual(settingsFromConfig(DEFAULT_CONFIG as DdmConfig));
+    expect(DEFAULT_SETTINGS.maxBytesPerSec).toBeNull();
+    expect(DEFAULT_SETTINGS.proxy).toBeNull();
+    expect(DEFAULT_SETTINGS.userAgent).toBe(DEFAULT_USER_AGENT);
+    expect(DEFAULT_SETTINGS.lowSpeedTimeMs).toBe(20_000);
+  });
+
+  test('changing any key that names a setting changes that setting', () => {
+    const specs = (CONFIG_TABLE as readonly ConfigKeySpec[]).filter((spec) => spec.setting !== undefined);
+    expect(specs.length).toBeGreaterThan(10);
+    for (const spec of specs) {
+      const other =
+        spec.type === 'enum'
+          ? spec.values?.find((value) => value !== spec.default)
+          : spec.type === 'url'
+            ? 'http://proxy.test:3128'
+            : spec.type === 'string'
+              ? 'other-agent/1'
+              : (spec.default as number) > (spec.min ?? 0)
+                ? (spec.default as number) - 1
+                : (spec.default as number) + 1;
+      const file = writeConfig(
+        spec.key.includes('.')
+          ? `[${spec.key.split('.')[0]}]\n${spec.key.split('.')[1]} = ${JSON.stringify(other)}\n`
+          : `${spec.key} = ${JSON.stringify(other)}\n`,
+      );
+      const { config } = loadConfig({ file, env: noEnv, flags: {} });
+      const field = spec.setting as keyof EngineSettings;
+      expect({ key: spec.key, value: settingsFromConfig(config)[field] }).not.toEqual({
+        key: spec.key,
+        value: DEFAULT_SETTINGS[field],
+      });
+    }
+  });
+});
+
+describe('README.md', () => {
+  test('its config table lists every key with the type, default and range of the table, and no other', async () => {
+    const readme = await Bun.file(join(import.meta.dir, '../../../README.md')).text();
+    const lines = readme.split('\n');
+    const header = lines.indexOf('| key | type | default | range | meaning |');
+    expect(header).toBeGreaterThan(-1);
+    const end = lines.findIndex((line, index) => index > header && !line.startsWith('|'));
+    const configRows = lines.slice(header + 2, end).map((row) => row.split('|').map((cell) => cell.trim()));
+    const cells = configDocCells();
+    expect(configRows.map((row) => (row[1] ?? '').replace(/`/g, ''))).toEqual(cells.map((c) => c.key));
+    for (const [index, cell] of cells.entries()) {
+      const row = configRows[index] ?? [];
+      expect({ key: cell.key, type: row[2], default: row[3], range: row[4] }).toEqual({
+        key: cell.key,
+        type: cell.type,
+        default: cell.default,
+        range: cell.range,
+      });
+    }
   });
 });

@@ -1,123 +1,47 @@
 /**
- * `config.toml`: the key catalogue with defaults and ranges, loading with precedence
- * default < file < env < flag, one-line errors that name the file, the key and the line, and
- * the text edits behind `ddm config init` and `ddm config set`.
+ * `config.toml`: loading with precedence default < file < env < flag, value checks, and one-line
+ * errors that name the file, the key and the line. The keys are declared once in
+ * config-table.ts; `config show` / `config init` text is in config-docs.ts, `config set` in
+ * config-edit.ts.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from '@iarna/toml';
+import { lineOfKey, scanLines } from './config-lines.ts';
+import {
+  CONFIG_TABLE,
+  type ConfigKey,
+  type ConfigKeySpec,
+  type DdmConfig,
+  defaultConfig,
+  envVarOf,
+  flagNameOf,
+  getConfigValue,
+  leafOf,
+  MAX_SAFE,
+  REMOVED_CONFIG_KEYS,
+  setConfigField,
+  tableOf,
+} from './config-table.ts';
 import { DdmError, errnoOf } from './errors.ts';
-import type { LogLevel } from './log.ts';
 import { expandHome, homeDirFrom } from './paths.ts';
 import { redactText } from './redact.ts';
 import { parseBytes } from './units.ts';
 
-export type OverwritePolicy = 'rename' | 'overwrite' | 'fail';
-export type FileAllocation = 'sparse' | 'full';
-
-/** `[retry]`: how a failed request is retried (delays grow exponentially, with jitter). */
-export interface RetryConfig {
-  /** Retries per segment after the first try; 0 disables retries. */
-  attempts: number;
-  /** Delay before the first retry. */
-  baseDelayMs: number;
-  /** Cap on any single retry delay. */
-  maxDelayMs: number;
-}
-
-/** `[timeouts]` */
-export interface TimeoutsConfig {
-  /** Time allowed to connect and receive response headers. */
-  connectMs: number;
-  /** A connection slower than this for `lowSpeedTimeMs` is stalled; 0 disables the check. */
-  lowSpeedBytesPerSec: number;
-  lowSpeedTimeMs: number;
-}
-
-/** The resolved configuration; each field mirrors a TOML key (`min_split_size` → `minSplitSize`). */
-export interface DdmConfig {
-  /** Connections per job unless the job asks for a number. */
-  connections: number;
-  /** Fewest connections the engine shrinks a job to. */
-  minConnections: number;
-  /** Most connections one job may use. */
-  maxConnections: number;
-  maxConnectionsPerHost: number;
-  maxConnectionsGlobal: number;
-  /** Jobs downloading at once. */
-  jobs: number;
-  /** Smallest segment, in bytes: no split makes a segment smaller than this. */
-  minSplitSize: number;
-  /** Global rate limit; 0 = unlimited. */
-  maxBytesPerSec: number;
-  segmentBufferBytes: number;
-  checkpointIntervalMs: number;
-  /** Absolute or relative folder, `~` expanded; empty = the current folder. */
-  downloadDir: string;
-  overwrite: OverwritePolicy;
-  fileAllocation: FileAllocation;
-  /** Proxy URL; empty = use the environment. */
-  proxy: string;
-  userAgent: string;
-  logLevel: LogLevel;
-  logMaxBytes: number;
-  /** Shell command run after a job completes; empty = none. */
-  onComplete: string;
-  /** Shell command run after a job fails; empty = none. */
-  onError: string;
-  retry: RetryConfig;
-  timeouts: TimeoutsConfig;
-}
-
-/** Dotted TOML key, as written in `config.toml` and accepted by `ddm config set`. */
-export type ConfigKey =
-  | 'connections'
-  | 'min_connections'
-  | 'max_connections'
-  | 'max_connections_per_host'
-  | 'max_connections_global'
-  | 'jobs'
-  | 'min_split_size'
-  | 'max_bytes_per_sec'
-  | 'segment_buffer_bytes'
-  | 'checkpoint_interval_ms'
-  | 'download_dir'
-  | 'overwrite'
-  | 'file_allocation'
-  | 'proxy'
-  | 'user_agent'
-  | 'log_level'
-  | 'log_max_bytes'
-  | 'on_complete'
-  | 'on_error'
-  | 'retry.attempts'
-  | 'retry.base_delay_ms'
-  | 'retry.max_delay_ms'
-  | 'timeouts.connect_ms'
-  | 'timeouts.low_speed_bytes_per_sec'
-  | 'timeouts.low_speed_time_ms';
+export {
+  CONFIG_TABLE,
+  type ConfigKey,
+  type ConfigKeySpec,
+  type ConfigValueType,
+  type DdmConfig,
+  DEFAULT_CONFIG,
+  type FileAllocation,
+  type OverwritePolicy,
+  REMOVED_CONFIG_KEYS,
+  type RetryConfig,
+  type TimeoutsConfig,
+} from './config-table.ts';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
-
-/**
- * - `integer`: a TOML integer (a decimal string in env and `config set`);
- * - `size`: bytes as an integer or a string with a binary unit (`"512K"`, `"10M"`, `"1GiB"`);
- * - `enum`: one of `values`; `string`, `path` (`~` expanded), `url`, `command` (run by `sh -c`).
- */
-export type ConfigValueType = 'integer' | 'size' | 'enum' | 'string' | 'path' | 'url' | 'command';
-
-export interface ConfigKeyInfo {
-  key: ConfigKey;
-  description: string;
-  default: number | string;
-  type: ConfigValueType;
-  /** Inclusive bounds of numeric keys. */
-  min?: number;
-  max?: number;
-  /** Allowed values of `enum` keys. */
-  values?: readonly string[];
-  /** Environment variable that sets the key: `DDM_RETRY__ATTEMPTS` for `retry.attempts`. */
-  envVar: string;
-}
 
 /**
  * Flag overrides: any top-level field, and any subset of the `retry` / `timeouts` fields
@@ -141,6 +65,8 @@ export interface LoadedConfig {
   sources: Record<ConfigKey, ConfigSource>;
   file: string;
   hasFile: boolean;
+  /** Notes on the file that are not errors: removed keys it still sets (their values are ignored). */
+  notes: string[];
 }
 
 export type ConfigErrorKind = 'syntax' | 'unknown-key' | 'type' | 'range' | 'read';
@@ -191,234 +117,20 @@ export class ConfigError extends DdmError {
   }
 }
 
-const KIB = 1024;
-const MIB = 1024 * KIB;
-const GIB = 1024 * MIB;
+type KeySpec = ConfigKeySpec & { readonly key: ConfigKey };
 
-/** Defaults of every key. Frozen; `loadConfig` returns fresh copies. */
-export const DEFAULT_CONFIG: Readonly<DdmConfig> = Object.freeze({
-  connections: 8,
-  minConnections: 1,
-  maxConnections: 16,
-  maxConnectionsPerHost: 16,
-  maxConnectionsGlobal: 64,
-  jobs: 3,
-  minSplitSize: 1 * MIB,
-  maxBytesPerSec: 0,
-  segmentBufferBytes: 256 * KIB,
-  checkpointIntervalMs: 1000,
-  downloadDir: '',
-  overwrite: 'rename',
-  fileAllocation: 'sparse',
-  proxy: '',
-  userAgent: 'ddm/0.1',
-  logLevel: 'info',
-  logMaxBytes: 5 * MIB,
-  onComplete: '',
-  onError: '',
-  retry: Object.freeze({ attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 }),
-  timeouts: Object.freeze({ connectMs: 15_000, lowSpeedBytesPerSec: 1 * KIB, lowSpeedTimeMs: 20_000 }),
-});
-
-interface KeySpec {
-  key: ConfigKey;
-  type: ConfigValueType;
-  description: string;
-  min?: number;
-  max?: number;
-  values?: readonly string[];
-}
-
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-/** The catalogue, in the order of `config show` and `config init`. */
-const SPECS: readonly KeySpec[] = [
-  {
-    key: 'connections',
-    type: 'integer',
-    min: 1,
-    max: 64,
-    description: 'Connections per job unless the job asks for a number.',
-  },
-  {
-    key: 'min_connections',
-    type: 'integer',
-    min: 1,
-    max: 64,
-    description: 'Fewest connections per job; at most `connections`.',
-  },
-  {
-    key: 'max_connections',
-    type: 'integer',
-    min: 1,
-    max: 64,
-    description: 'Most connections per job; at least `connections`.',
-  },
-  {
-    key: 'max_connections_per_host',
-    type: 'integer',
-    min: 1,
-    max: 256,
-    description: 'Most connections to one host across all jobs.',
-  },
-  {
-    key: 'max_connections_global',
-    type: 'integer',
-    min: 1,
-    max: 1024,
-    description: 'Most connections across all jobs.',
-  },
-  { key: 'jobs', type: 'integer', min: 1, max: 64, description: 'Jobs downloading at the same time.' },
-  {
-    key: 'min_split_size',
-    type: 'size',
-    min: 4 * KIB,
-    max: GIB,
-    description: 'Smallest segment in bytes; no split goes below it.',
-  },
-  {
-    key: 'max_bytes_per_sec',
-    type: 'size',
-    min: 0,
-    max: MAX_SAFE,
-    description: 'Global download rate limit in bytes per second; 0 = unlimited.',
-  },
-  {
-    key: 'segment_buffer_bytes',
-    type: 'size',
-    min: 4 * KIB,
-    max: 64 * MIB,
-    description: 'Bytes buffered per segment before a write.',
-  },
-  {
-    key: 'checkpoint_interval_ms',
-    type: 'integer',
-    min: 100,
-    max: 60_000,
-    description: 'How often progress is synced to disk and saved.',
-  },
-  { key: 'download_dir', type: 'path', description: 'Folder for downloads; `~` expanded; empty = the current folder.' },
-  {
-    key: 'overwrite',
-    type: 'enum',
-    values: ['rename', 'overwrite', 'fail'],
-    description: 'When the target file exists: pick a new name, replace it, or fail.',
-  },
-  {
-    key: 'file_allocation',
-    type: 'enum',
-    values: ['sparse', 'full'],
-    description: 'Create the target sparse, or allocate every byte up front.',
-  },
-  {
-    key: 'proxy',
-    type: 'url',
-    description: 'HTTP(S) proxy URL for all requests; empty = use HTTP(S)_PROXY / NO_PROXY.',
-  },
-  { key: 'user_agent', type: 'string', description: 'User-Agent header sent with every request.' },
-  {
-    key: 'log_level',
-    type: 'enum',
-    values: ['error', 'warn', 'info', 'debug'],
-    description: 'Least severe level written to the log (`--verbose` = debug).',
-  },
-  {
-    key: 'log_max_bytes',
-    type: 'size',
-    min: 64 * KIB,
-    max: GIB,
-    description: 'Size at which the log rotates (3 old logs kept).',
-  },
-  { key: 'on_complete', type: 'command', description: 'Shell command run after a job completes; empty = none.' },
-  { key: 'on_error', type: 'command', description: 'Shell command run after a job fails; empty = none.' },
-  { key: 'retry.attempts', type: 'integer', min: 0, max: 100, description: 'Retries of a failed request; 0 = none.' },
-  {
-    key: 'retry.base_delay_ms',
-    type: 'integer',
-    min: 0,
-    max: 600_000,
-    description: 'Delay before the first retry; doubles per retry.',
-  },
-  { key: 'retry.max_delay_ms', type: 'integer', min: 0, max: 3_600_000, description: 'Longest delay between retries.' },
-  {
-    key: 'timeouts.connect_ms',
-    type: 'integer',
-    min: 100,
-    max: 600_000,
-    description: 'Time allowed to connect and receive the response headers.',
-  },
-  {
-    key: 'timeouts.low_speed_bytes_per_sec',
-    type: 'size',
-    min: 0,
-    max: MAX_SAFE,
-    description: 'A connection slower than this for `low_speed_time_ms` is stalled; 0 = never.',
-  },
-  {
-    key: 'timeouts.low_speed_time_ms',
-    type: 'integer',
-    min: 1000,
-    max: 3_600_000,
-    description: 'How long a connection may stay under `low_speed_bytes_per_sec`.',
-  },
-];
-
+const SPECS = CONFIG_TABLE as readonly KeySpec[];
 const SPEC_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(SPECS.map((spec) => [spec.key, spec]));
 const TABLES: ReadonlySet<string> = new Set(
   SPECS.filter((spec) => spec.key.includes('.')).map((spec) => tableOf(spec.key)),
 );
 
 /** `a <= b` checks across keys; on a violation the later-set key (or `low` on a tie) is blamed. */
-const ORDER_CHECKS: readonly { low: ConfigKey; high: ConfigKey }[] = [
-  { low: 'min_connections', high: 'connections' },
-  { low: 'connections', high: 'max_connections' },
-  { low: 'retry.base_delay_ms', high: 'retry.max_delay_ms' },
-];
+const ORDER_CHECKS: readonly { low: ConfigKey; high: ConfigKey }[] = SPECS.flatMap((spec) =>
+  spec.atMost === undefined ? [] : [{ low: spec.key, high: spec.atMost as ConfigKey }],
+);
 
 const SOURCE_RANK: Record<ConfigSource, number> = { default: 0, file: 1, env: 2, flag: 3 };
-
-function tableOf(key: string): string {
-  const dot = key.indexOf('.');
-  return dot === -1 ? '' : key.slice(0, dot);
-}
-
-function leafOf(key: string): string {
-  return key.slice(key.indexOf('.') + 1);
-}
-
-function camel(snake: string): string {
-  return snake.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
-}
-
-/** `DDM_RETRY__ATTEMPTS` for `retry.attempts`. */
-function envVarOf(key: string): string {
-  return `DDM_${key.toUpperCase().replace(/\./g, '__')}`;
-}
-
-/** `--retry-attempts` for `retry.attempts`. */
-function flagNameOf(key: string): string {
-  return `--${key.replace(/[._]/g, '-')}`;
-}
-
-type ConfigRecord = Record<string, unknown>;
-
-function getValue(config: DdmConfig, key: string): unknown {
-  const table = tableOf(key);
-  const record = config as unknown as ConfigRecord;
-  if (table === '') return record[camel(key)];
-  return (record[table] as ConfigRecord | undefined)?.[camel(leafOf(key))];
-}
-
-function setValue(config: DdmConfig, key: string, value: unknown): void {
-  const table = tableOf(key);
-  const record = config as unknown as ConfigRecord;
-  if (table === '') record[camel(key)] = value;
-  else (record[table] as ConfigRecord)[camel(leafOf(key))] = value;
-}
-
-function cloneDefaults(): DdmConfig {
-  return { ...DEFAULT_CONFIG, retry: { ...DEFAULT_CONFIG.retry }, timeouts: { ...DEFAULT_CONFIG.timeouts } };
-}
 
 /**
  * Bytes from a size string (`"512K"`, `"1.5M"`, `"1GiB"`; K = 1024), with `parseBytes`'s rules so
@@ -430,18 +142,6 @@ function parseSize(text: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** `1048576` → `"1M"`, `262144` → `"256K"`; sizes that are not whole units stay plain numbers. */
-function formatSize(bytes: number): string {
-  for (const [unit, factor] of [
-    ['G', GIB],
-    ['M', MIB],
-    ['K', KIB],
-  ] as const) {
-    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
-  }
-  return String(bytes);
 }
 
 interface ValueProblem {
@@ -489,7 +189,7 @@ function rangeText(spec: KeySpec): string {
  * Checks and converts one value. `isText` values come from env or `config set` (integers as
  * decimal text); other values are typed (TOML, flags).
  */
-function coerce(
+export function coerce(
   spec: KeySpec,
   value: unknown,
   isText: boolean,
@@ -569,7 +269,7 @@ function coerce(
 }
 
 /** Origin of a value, for error messages. */
-type Origin =
+export type Origin =
   | { source: 'file'; file: string; line: number | null; column?: number | null }
   | { source: 'env'; variable: string }
   | { source: 'flag' }
@@ -611,7 +311,7 @@ function configError(
   });
 }
 
-function problemError(key: string, origin: Origin, problem: ValueProblem): ConfigError {
+export function problemError(key: string, origin: Origin, problem: ValueProblem): ConfigError {
   const lead = problem.kind === 'type' ? 'Wrong type for' : 'Out-of-range value for';
   return configError(problem.kind, key, origin, `${lead} "${key}" in ${where(origin, key)}: ${problem.detail}`);
 }
@@ -649,115 +349,15 @@ function nearestKey(key: string): string | null {
   return best !== null && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : null;
 }
 
-function unknownKeyError(key: string, origin: Origin): ConfigError {
+/** An unknown key; a removed one says so and why, rather than guessing at a typo. */
+export function unknownKeyError(key: string, origin: Origin): ConfigError {
+  const removed = REMOVED_CONFIG_KEYS[key];
+  if (removed !== undefined) {
+    return configError('unknown-key', key, origin, `Key "${key}" in ${where(origin, key)} was removed (${removed})`);
+  }
   const suggestion = nearestKey(key);
   const hint = suggestion === null ? '' : ` (did you mean "${suggestion}"?)`;
   return configError('unknown-key', key, origin, `Unknown key "${key}" in ${where(origin, key)}${hint}`);
-}
-
-/** One line of TOML text, as far as key lookup and editing need to understand it. */
-interface LineInfo {
-  kind: 'blank' | 'comment' | 'header' | 'assign' | 'other';
-  /** Table the line is in (`''` = top level); for a header, the table it opens. */
-  table: string;
-  /** Full dotted key assigned on the line (`retry.attempts`). */
-  key: string | null;
-  /** For a comment like `# connections = 8`, the full key it shows. */
-  commentedKey: string | null;
-}
-
-const KEY_PART = String.raw`(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')`;
-const DOTTED_KEY = String.raw`${KEY_PART}(?:\s*\.\s*${KEY_PART})*`;
-const ASSIGN_LINE = new RegExp(String.raw`^(\s*)(${DOTTED_KEY})(\s*=\s*)(.*)$`);
-const HEADER_LINE = new RegExp(String.raw`^\s*\[\[?\s*(${DOTTED_KEY})\s*\]\]?\s*(?:#.*)?$`);
-const COMMENTED_ASSIGN = /^\s*#\s*([A-Za-z0-9_.-]+)\s*=/;
-
-/** `"retry" . attempts` → `retry.attempts` (quotes removed). */
-function normalizeDotted(text: string): string {
-  const parts: string[] = [];
-  const partPattern = new RegExp(KEY_PART, 'g');
-  for (const match of text.matchAll(partPattern)) {
-    const part = match[0];
-    if (part.startsWith('"')) {
-      try {
-        parts.push(JSON.parse(part) as string);
-      } catch {
-        parts.push(part.slice(1, -1));
-      }
-    } else if (part.startsWith("'")) {
-      parts.push(part.slice(1, -1));
-    } else {
-      parts.push(part);
-    }
-  }
-  return parts.join('.');
-}
-
-function joinKey(table: string, key: string): string {
-  return table === '' ? key : `${table}.${key}`;
-}
-
-/** Classifies lines, tracking `[table]` headers and skipping the inside of multi-line strings. */
-function scanLines(lines: readonly string[]): LineInfo[] {
-  const infos: LineInfo[] = [];
-  let table = '';
-  let openQuote: string | null = null;
-  for (const line of lines) {
-    if (openQuote !== null) {
-      if (line.includes(openQuote)) openQuote = null;
-      infos.push({ kind: 'other', table, key: null, commentedKey: null });
-      continue;
-    }
-    const trimmed = line.trim();
-    if (trimmed === '') {
-      infos.push({ kind: 'blank', table, key: null, commentedKey: null });
-      continue;
-    }
-    if (trimmed.startsWith('#')) {
-      const commented = COMMENTED_ASSIGN.exec(line);
-      infos.push({
-        kind: 'comment',
-        table,
-        key: null,
-        commentedKey: commented ? joinKey(table, commented[1] ?? '') : null,
-      });
-      continue;
-    }
-    const header = HEADER_LINE.exec(line);
-    if (header) {
-      table = normalizeDotted(header[1] ?? '');
-      infos.push({ kind: 'header', table, key: null, commentedKey: null });
-      continue;
-    }
-    const assign = ASSIGN_LINE.exec(line);
-    if (assign) {
-      infos.push({ kind: 'assign', table, key: joinKey(table, normalizeDotted(assign[2] ?? '')), commentedKey: null });
-      const value = assign[4] ?? '';
-      for (const quote of ['"""', "'''"]) {
-        const start = value.indexOf(quote);
-        if (start !== -1 && value.indexOf(quote, start + 3) === -1) openQuote = quote;
-      }
-      continue;
-    }
-    infos.push({ kind: 'other', table, key: null, commentedKey: null });
-  }
-  return infos;
-}
-
-/** 1-based line of `key`, else of its nearest parent (a table header, an inline table). */
-function lineOfKey(infos: readonly LineInfo[], key: string): number | null {
-  for (
-    let candidate = key;
-    candidate !== '';
-    candidate = candidate.includes('.') ? candidate.slice(0, candidate.lastIndexOf('.')) : ''
-  ) {
-    const index = infos.findIndex(
-      (info) =>
-        (info.kind === 'assign' && info.key === candidate) || (info.kind === 'header' && info.table === candidate),
-    );
-    if (index !== -1) return index + 1;
-  }
-  return null;
 }
 
 function isTable(value: unknown): value is Record<string, unknown> {
@@ -767,6 +367,7 @@ function isTable(value: unknown): value is Record<string, unknown> {
 interface FileValues {
   values: Map<ConfigKey, number | string>;
   lines: Map<ConfigKey, number | null>;
+  notes: string[];
 }
 
 /**
@@ -796,8 +397,15 @@ function parseConfigText(text: string, file: string): FileValues {
   }
   const values = new Map<ConfigKey, number | string>();
   const lines = new Map<ConfigKey, number | null>();
+  const notes: string[] = [];
   const visit = (key: string, value: unknown): void => {
     const origin: Origin = { source: 'file', file, line: lineOfKey(infos, key) };
+    const removed = REMOVED_CONFIG_KEYS[key];
+    if (removed !== undefined) {
+      // An old file stays loadable: the key did nothing, so ignoring it changes nothing.
+      notes.push(`"${key}" in ${where(origin, key)} is ignored: the key was removed (${removed}); delete the line`);
+      return;
+    }
     const spec = SPEC_BY_KEY.get(key);
     if (spec === undefined) throw unknownKeyError(key, origin);
     const result = coerce(spec, value, false);
@@ -821,7 +429,18 @@ function parseConfigText(text: string, file: string): FileValues {
     }
     for (const [leaf, leafValue] of Object.entries(value)) visit(`${name}.${leaf}`, leafValue);
   }
-  return { values, lines };
+  return { values, lines, notes };
+}
+
+function defaultSources(): Record<ConfigKey, ConfigSource> {
+  return Object.fromEntries(SPECS.map((spec) => [spec.key, 'default'])) as Record<ConfigKey, ConfigSource>;
+}
+
+function applyFileValues(parsed: FileValues, config: DdmConfig, sources: Record<ConfigKey, ConfigSource>): void {
+  for (const [key, value] of parsed.values) {
+    setConfigField(config, key, value);
+    sources[key] = 'file';
+  }
 }
 
 /** Applies the cross-key checks. @throws ConfigError (`range`) naming the blamed key. */
@@ -831,8 +450,8 @@ function checkOrder(
   originOf: (key: ConfigKey) => Origin,
 ): void {
   for (const { low, high } of ORDER_CHECKS) {
-    const lowValue = getValue(config, low) as number;
-    const highValue = getValue(config, high) as number;
+    const lowValue = getConfigValue(config, low) as number;
+    const highValue = getConfigValue(config, high) as number;
     if (lowValue <= highValue) continue;
     const isHighBlamed = SOURCE_RANK[sources[high]] > SOURCE_RANK[sources[low]];
     const key = isHighBlamed ? high : low;
@@ -850,14 +469,15 @@ function checkOrder(
  * the same way wherever it comes from; `download_dir` has `~` expanded against `env.HOME`.
  * Sync: it runs once at start-up.
  * @throws ConfigError `ERR_CONFIG`: broken TOML, unknown key, wrong type, out-of-range value or
- *   violated cross-key rule (min_connections ≤ connections ≤ max_connections,
- *   retry.base_delay_ms ≤ retry.max_delay_ms), or an unreadable file (kind `read`).
+ *   violated cross-key rule (a key above its `atMost` key in the table: connections ≤
+ *   max_connections, retry.base_delay_ms ≤ retry.max_delay_ms), or an unreadable file (kind `read`).
  */
 export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const { file, env, flags } = options;
-  const config = cloneDefaults();
-  const sources = Object.fromEntries(SPECS.map((spec) => [spec.key, 'default'])) as Record<ConfigKey, ConfigSource>;
+  const config = defaultConfig();
+  const sources = defaultSources();
   let fileLines = new Map<ConfigKey, number | null>();
+  let notes: string[] = [];
 
   let text: string | null = null;
   try {
@@ -876,10 +496,8 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   if (text !== null) {
     const parsed = parseConfigText(text, file);
     fileLines = parsed.lines;
-    for (const [key, value] of parsed.values) {
-      setValue(config, key, value);
-      sources[key] = 'file';
-    }
+    notes = parsed.notes;
+    applyFileValues(parsed, config, sources);
   }
 
   for (const spec of SPECS) {
@@ -888,16 +506,16 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     if (raw === undefined || (raw === '' && (spec.type === 'integer' || spec.type === 'size'))) continue;
     const result = coerce(spec, raw, true);
     if ('problem' in result) throw problemError(spec.key, { source: 'env', variable }, result.problem);
-    setValue(config, spec.key, result.value);
+    setConfigField(config, spec.key, result.value);
     sources[spec.key] = 'env';
   }
 
   for (const spec of SPECS) {
-    const value = getValue(flags as DdmConfig, spec.key);
+    const value = getConfigValue(flags as DdmConfig, spec.key);
     if (value === undefined) continue;
     const result = coerce(spec, value, false);
     if ('problem' in result) throw problemError(spec.key, { source: 'flag' }, result.problem);
-    setValue(config, spec.key, result.value);
+    setConfigField(config, spec.key, result.value);
     sources[spec.key] = 'flag';
   }
 
@@ -913,203 +531,24 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   });
 
   config.downloadDir = expandHome(config.downloadDir, homeDirFrom(env));
-  return { config, sources, file, hasFile: text !== null };
+  return { config, sources, file, hasFile: text !== null, notes };
 }
 
-/** The key catalogue, in display order, for docs, `config show` and completion. */
-export function configKeys(): ConfigKeyInfo[] {
-  return SPECS.map((spec) => ({
-    key: spec.key,
-    description: spec.description,
-    default: getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string,
-    type: spec.type,
-    ...(spec.min === undefined ? {} : { min: spec.min }),
-    ...(spec.max === undefined ? {} : { max: spec.max }),
-    ...(spec.values === undefined ? {} : { values: spec.values }),
-    envVar: envVarOf(spec.key),
-  }));
-}
-
-/** A TOML basic string. JSON's escapes are valid TOML; DEL must be escaped too. */
-function tomlString(value: string): string {
-  return JSON.stringify(value).replace(/\u007f/g, '\\u007f');
-}
-
-function tomlLiteral(value: number | string): string {
-  return typeof value === 'number' ? String(value) : tomlString(value);
+/** The table row of `key`; undefined for an unknown (or removed) key. */
+export function specOf(key: string): KeySpec | undefined {
+  return SPEC_BY_KEY.get(key);
 }
 
 /**
- * One line per key, `key = value  (source)`, in catalogue order; values are TOML literals and
- * secrets (proxy credentials, tokens in hook commands) are redacted.
+ * Validates config text as `loadConfig` would with no env or flags (for `config set`).
+ * @throws ConfigError (`syntax`, `unknown-key`, `type`, `range`) naming `file` and the line.
  */
-export function formatConfigShow(result: Pick<LoadedConfig, 'config' | 'sources'>): string {
-  return SPECS.map((spec) => {
-    const value = getValue(result.config, spec.key) as number | string;
-    const shown = typeof value === 'string' ? tomlString(redactText(value)) : String(value);
-    return `${spec.key} = ${shown}  (${result.sources[spec.key]})`;
-  }).join('\n');
-}
-
-function defaultLiteral(spec: KeySpec): string {
-  const value = getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string;
-  if (spec.type === 'size' && typeof value === 'number' && formatSize(value) !== String(value)) {
-    return tomlString(formatSize(value));
-  }
-  return tomlLiteral(value);
-}
-
-function describeRange(spec: KeySpec): string {
-  if (spec.values !== undefined) return `One of: ${spec.values.join(', ')}.`;
-  if (spec.min === undefined || spec.max === undefined) return '';
-  const show = (bytes: number): string => (spec.type === 'size' ? formatSize(bytes) : String(bytes));
-  if (spec.max === MAX_SAFE) return spec.min === 0 ? '' : `At least ${show(spec.min)}.`;
-  return `Range ${show(spec.min)}..${show(spec.max)}.`;
-}
-
-/**
- * The text `ddm config init` writes: a commented `config.toml` listing every key, commented
- * out at its default, with its description, range and environment variable. Parses to all
- * defaults as is; uncommenting any line keeps it valid.
- */
-export function initConfigText(): string {
-  const out: string[] = [
-    '# ddm configuration.',
-    '#',
-    '# Every key is listed at its default, commented out: uncomment a line to change it, or run',
-    '# `ddm config set <key> <value>`. Sizes take bytes or a binary unit ("512K", "10M", "1G").',
-    '# DDM_<KEY> environment variables override this file (DDM_RETRY__ATTEMPTS for',
-    '# [retry] attempts), and command-line flags override both. `ddm config show` prints the',
-    '# value in effect for each key and where it came from.',
-  ];
-  let table = '';
-  for (const spec of SPECS) {
-    const specTable = tableOf(spec.key);
-    if (specTable !== table) {
-      table = specTable;
-      out.push('', `[${table}]`);
-    }
-    const range = describeRange(spec);
-    out.push('', `# ${spec.description}`, `# ${range === '' ? '' : `${range} `}Env: ${envVarOf(spec.key)}.`);
-    out.push(`# ${specTable === '' ? spec.key : leafOf(spec.key)} = ${defaultLiteral(spec)}`);
-  }
-  return `${out.join('\n')}\n`;
-}
-
-/** End offset of the TOML value at the start of `text` (a string, or up to a comment). */
-function valueEnd(text: string): number {
-  if (text.startsWith('"""') || text.startsWith("'''")) {
-    const close = text.indexOf(text.slice(0, 3), 3);
-    return close === -1 ? text.length : close + 3;
-  }
-  if (text.startsWith('"')) {
-    for (let index = 1; index < text.length; index++) {
-      if (text[index] === '\\') index++;
-      else if (text[index] === '"') return index + 1;
-    }
-    return text.length;
-  }
-  if (text.startsWith("'")) {
-    const close = text.indexOf("'", 1);
-    return close === -1 ? text.length : close + 1;
-  }
-  const hash = text.indexOf('#');
-  return (hash === -1 ? text : text.slice(0, hash)).trimEnd().length;
-}
-
-/** Index after the last line that belongs to the section starting at `from` (before `to`). */
-function sectionInsertIndex(infos: readonly LineInfo[], from: number, to: number): number {
-  let end = to;
-  // Blank lines and the comment block just before the next header belong to that header.
-  if (to < infos.length) {
-    while (end > from && infos[end - 1]?.kind === 'blank') end--;
-    while (end > from && infos[end - 1]?.kind === 'comment' && infos[end - 1]?.commentedKey === null) end--;
-  }
-  while (end > from && infos[end - 1]?.kind === 'blank') end--;
-  return end;
-}
-
-/**
- * Sets `key` to `rawValue` (text as typed on the command line) in `fileText` and returns the new
- * text. The value is validated like an env value. An existing `key = ...` line is edited in
- * place (indentation and trailing comment kept); else a commented-out `# key = ...` line (as
- * written by `config init`) is replaced; else the line is appended to its table, which is
- * created when missing. All other lines, comments included, are kept byte for byte. Size
- * values keep the unit they were given in (`"10M"`).
- * @throws ConfigError `ERR_CONFIG`: unknown key (with a suggestion), invalid value, or a
- *   resulting file that does not validate (e.g. connections above max_connections).
- */
-export function setConfigValue(fileText: string, key: string, rawValue: string, file = 'config.toml'): string {
-  const spec = SPEC_BY_KEY.get(key);
-  const argumentOrigin: Origin = { source: 'argument', file };
-  if (spec === undefined) throw unknownKeyError(key, argumentOrigin);
-  const result = coerce(spec, rawValue, true);
-  if ('problem' in result) throw problemError(key, argumentOrigin, result.problem);
-  const literal =
-    spec.type === 'size' && !/^\s*\d+\s*$/.test(rawValue) ? tomlString(rawValue.trim()) : tomlLiteral(result.value);
-
-  const newline = fileText.includes('\r\n') ? '\r\n' : '\n';
-  const lines = fileText === '' ? [] : fileText.split(/\r?\n/);
-  const hasFinalNewline = lines.length > 0 && lines[lines.length - 1] === '';
-  if (hasFinalNewline) lines.pop();
-  const infos = scanLines(lines);
-  const table = tableOf(spec.key);
-  const leaf = table === '' ? spec.key : leafOf(spec.key);
-
-  const activeIndex = infos.findIndex((info) => info.kind === 'assign' && info.key === spec.key);
-  if (activeIndex !== -1) {
-    const match = ASSIGN_LINE.exec(lines[activeIndex] ?? '');
-    if (match) {
-      const [, indent = '', keyText = '', equals = ''] = match;
-      // A multi-line string value may run on over the following lines.
-      const rest = lines
-        .slice(activeIndex)
-        .join('\n')
-        .slice((indent + keyText + equals).length);
-      const end = valueEnd(rest);
-      const consumedLines = rest.slice(0, end).split('\n').length;
-      const trailing = rest.slice(end).split('\n')[0] ?? '';
-      const comment = trailing.includes('#') ? trailing : '';
-      lines.splice(activeIndex, consumedLines, `${indent}${keyText}${equals}${literal}${comment}`);
-    }
-  } else {
-    const commentedIndex = infos.findIndex((info) => info.kind === 'comment' && info.commentedKey === spec.key);
-    if (commentedIndex !== -1) {
-      const indent = /^\s*/.exec(lines[commentedIndex] ?? '')?.[0] ?? '';
-      lines.splice(commentedIndex, 1, `${indent}${leaf} = ${literal}`);
-    } else if (table === '') {
-      const firstHeader = infos.findIndex((info) => info.kind === 'header');
-      const at =
-        firstHeader === -1 ? sectionInsertIndex(infos, 0, infos.length) : sectionInsertIndex(infos, 0, firstHeader);
-      lines.splice(at, 0, `${leaf} = ${literal}`);
-      if (firstHeader !== -1 && at === firstHeader) lines.splice(at + 1, 0, '');
-    } else {
-      const headerIndex = infos.findIndex((info) => info.kind === 'header' && info.table === table);
-      if (headerIndex === -1) {
-        while (lines.length > 0 && lines[lines.length - 1]?.trim() === '') lines.pop();
-        if (lines.length > 0) lines.push('');
-        lines.push(`[${table}]`, `${leaf} = ${literal}`);
-      } else {
-        let next = infos.findIndex((info, index) => index > headerIndex && info.kind === 'header');
-        if (next === -1) next = infos.length;
-        lines.splice(sectionInsertIndex(infos, headerIndex + 1, next), 0, `${leaf} = ${literal}`);
-      }
-    }
-  }
-  const text = `${lines.join(newline)}${newline}`;
-
+export function checkConfigText(text: string, file: string): void {
   const parsed = parseConfigText(text, file);
-  const config = cloneDefaults();
-  const sources = Object.fromEntries(SPECS.map((candidate) => [candidate.key, 'default'])) as Record<
-    ConfigKey,
-    ConfigSource
-  >;
-  for (const [parsedKey, value] of parsed.values) {
-    setValue(config, parsedKey, value);
-    sources[parsedKey] = 'file';
-  }
+  const config = defaultConfig();
+  const sources = defaultSources();
+  applyFileValues(parsed, config, sources);
   checkOrder(config, sources, (blamed) => ({ source: 'file', file, line: parsed.lines.get(blamed) ?? null }));
-  return text;
 }
 
 /**

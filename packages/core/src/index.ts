@@ -1,6 +1,8 @@
 export * from './bench.ts';
 export * from './checksum.ts';
 export * from './config.ts';
+export * from './config-docs.ts';
+export * from './config-edit.ts';
 export * from './control.ts';
 export * from './engine.ts';
 export * from './errors.ts';
@@ -19,3 +21,4 @@ export * from './segment-plan.ts';
 export * from './settings.ts';
 export * from './types.ts';
 export * from './units.ts';
+export * from './version.ts';

@@ -1,3 +1,13 @@
+import {
+  CONFIG_TABLE,
+  type ConfigKeySpec,
+  type DdmConfig,
+  DEFAULT_CONFIG,
+  type FileAllocation,
+  getConfigValue,
+  type OverwritePolicy,
+} from './config-table.ts';
+
 /** The engine's resolved settings: what config.toml, env and flags boil down to. */
 export interface EngineSettings {
   /** Connections for a new job unless the user or a `ddm bench` measurement says otherwise. */
@@ -18,8 +28,8 @@ export interface EngineSettings {
   maxBytesPerSec: number | null;
   segmentBufferBytes: number;
   checkpointIntervalMs: number;
-  overwrite: 'rename' | 'overwrite' | 'fail';
-  fileAllocation: 'sparse' | 'full';
+  overwrite: OverwritePolicy;
+  fileAllocation: FileAllocation;
   userAgent: string;
   /** Explicit proxy (config key or --proxy); env proxies are resolved per URL. */
   proxy: string | null;
@@ -29,26 +39,23 @@ export interface EngineSettings {
   slowConnectionMs: number;
 }
 
-export const DEFAULT_SETTINGS: EngineSettings = {
-  connections: 8,
-  maxConnectionsPerJob: 16,
-  maxConnectionsPerHost: 16,
-  maxConnectionsGlobal: 64,
-  parallelJobs: 3,
-  minSplitBytes: 1 << 20,
-  retryAttempts: 5,
-  retryBaseDelayMs: 500,
-  retryMaxDelayMs: 30_000,
-  connectTimeoutMs: 15_000,
-  lowSpeedBytesPerSec: 1024,
-  lowSpeedTimeMs: 20_000,
-  maxBytesPerSec: null,
-  segmentBufferBytes: 256 * 1024,
-  checkpointIntervalMs: 1000,
-  overwrite: 'rename',
-  fileAllocation: 'sparse',
-  userAgent: 'ddm/0.1',
-  proxy: null,
-  slowConnectionRatio: 0.3,
-  slowConnectionMs: 1000,
-};
+/** Settings no config key feeds: the engine's own tuning. */
+const ENGINE_ONLY_SETTINGS = { slowConnectionRatio: 0.3, slowConnectionMs: 1000 } as const;
+
+/**
+ * The engine settings a configuration boils down to, derived from {@link CONFIG_TABLE}: each
+ * key with a `setting` feeds that field (through its `toSetting` conversion); the rest of
+ * `EngineSettings` is engine-only.
+ */
+export function settingsFromConfig(config: DdmConfig): EngineSettings {
+  const settings: Record<string, unknown> = { ...ENGINE_ONLY_SETTINGS };
+  for (const spec of CONFIG_TABLE as readonly ConfigKeySpec[]) {
+    if (spec.setting === undefined) continue;
+    const value = getConfigValue(config, spec.key);
+    settings[spec.setting] = spec.toSetting ? spec.toSetting(value as never) : value;
+  }
+  return settings as unknown as EngineSettings;
+}
+
+/** The settings of the default configuration. */
+export const DEFAULT_SETTINGS: EngineSettings = settingsFromConfig(DEFAULT_CONFIG);

@@ -19,9 +19,16 @@ export async function configCommand(
     case 'show':
     case undefined:
       if (out.isJson)
-        out.json({ file: loaded.file, hasFile: loaded.hasFile, config: loaded.config, sources: loaded.sources });
+        out.json({
+          file: loaded.file,
+          hasFile: loaded.hasFile,
+          config: loaded.config,
+          sources: loaded.sources,
+          notes: loaded.notes,
+        });
       else {
         out.data(`# ${loaded.file}${loaded.hasFile ? '' : ' (not created yet; defaults apply)'}`);
+        for (const note of loaded.notes) out.data(`# note: ${note}`);
         out.data(formatConfigShow(loaded));
       }
       return EXIT.ok;
