@@ -1,11 +1,12 @@
 /**
- * Smoke test of a compiled ddm binary: --version, --help, and `ddm get` of a 16 MiB file from
- * a local server with 8 connections, checked by SHA-256. Usage: bun scripts/smoke.ts dist/ddm
+ * Smoke test of a compiled ddm binary: --version and the User-Agent carry package.json's version,
+ * --help, and `ddm get` of a 16 MiB file from a local server with 8 connections, checked by SHA-256. Usage: bun scripts/smoke.ts dist/ddm
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { generatedBody, startTestServer } from '@ddm/core/testing';
+import rootPackage from '../package.json' with { type: 'json' };
 
 const binary = resolve(process.argv[2] ?? 'dist/ddm');
 const work = mkdtempSync(join(tmpdir(), 'ddm-smoke-'));
@@ -33,7 +34,11 @@ function check(ok: boolean, what: string, detail = ''): void {
 
 try {
   const version = await ddm(['--version']);
-  check(version.code === 0 && /\d+\.\d+\.\d+/.test(version.stdout), 'ddm --version', version.stderr);
+  check(
+    version.code === 0 && version.stdout.startsWith(`ddm/${rootPackage.version} `),
+    `ddm --version is ddm/${rootPackage.version}`,
+    version.stdout + version.stderr,
+  );
   const help = await ddm(['--help']);
   check(help.code === 0 && help.stdout.includes('get <url>'), 'ddm --help', help.stderr);
   const get = await ddm(['get', server.url('/smoke.bin'), '-c', '8', '-d', join(work, 'out')]);
@@ -41,6 +46,12 @@ try {
   const hasher = new Bun.CryptoHasher('sha256');
   for await (const chunk of Bun.file(join(work, 'out', 'smoke.bin')).stream()) hasher.update(chunk);
   check(hasher.digest('hex') === body.sha256Hex(), 'downloaded file has the right SHA-256');
+  const agents = new Set(server.requests.map((r) => r.headers['user-agent']));
+  check(
+    agents.size === 1 && agents.has(`ddm/${rootPackage.version}`),
+    `User-Agent is ddm/${rootPackage.version}`,
+    [...agents].join(', '),
+  );
   const status = await ddm(['status', '--json']);
   check(
     status.code === 0 && JSON.parse(status.stdout).jobs[0]?.state === 'completed',

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { DdmError, parseRate, redactText } from '@ddm/core';
+import { DDM_VERSION, DdmError, parseRate, redactText } from '@ddm/core';
 /**
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
@@ -25,7 +25,8 @@ import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList } from './job-options.ts';
 import { createOutput, type Output } from './output.ts';
 
-export const VERSION = '0.1.0';
+/** From the root package.json (core/src/version.ts), the one place the version is written. */
+export const VERSION = DDM_VERSION;
 
 // biome-ignore lint/suspicious/noExplicitAny: cac hands over untyped flag bags; each command validates its own.
 type Flags = Record<string, any>;
