@@ -1,5 +1,4 @@
 /** Everything a command needs: paths, config, logger, DB, and an engine factory. */
-import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type ConfigFlags,
@@ -16,7 +15,8 @@ import {
   type LoadedConfig,
   type Logger,
   loadConfig,
-  parseNetrc,
+  type RequestEnvironment,
+  readNetrcFile,
   resolvePaths,
   settingsFromConfig,
 } from '@ddm/core';
@@ -39,6 +39,12 @@ export interface Context {
   repos: Repos;
   env: Record<string, string | undefined>;
   flags: GlobalFlags;
+  /**
+   * Settings, environment, `--proxy` and netrc entries for every request of this process; the
+   * netrc file (`--netrc-file`, else ~/.netrc) is read on first use, once.
+   * @throws DdmError ERR_IO when a `--netrc-file` cannot be read.
+   */
+  requestEnvironment(): RequestEnvironment;
   createEngine(): Engine;
   close(): void;
 }
@@ -82,8 +88,15 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
   const repos = reposFor(openDb(paths.dbFile));
   ensurePrivateFile(paths.dbFile);
   const settings = settingsFromConfig(config);
-  const netrcPath = flags.netrcFile ? resolve(flags.netrcFile) : defaultNetrcPath(env);
-  const netrc = existsSync(netrcPath) ? parseNetrc(readFileSync(netrcPath, 'utf8')) : [];
+  let requestEnvironment: RequestEnvironment | null = null;
+  const getRequestEnvironment = (): RequestEnvironment => {
+    if (requestEnvironment === null) {
+      const netrcPath = flags.netrcFile ? resolve(flags.netrcFile) : defaultNetrcPath(env);
+      const netrc = readNetrcFile(netrcPath, Boolean(flags.netrcFile));
+      requestEnvironment = { settings, env, flagProxy: flags.proxy, netrc };
+    }
+    return requestEnvironment;
+  };
   return {
     paths,
     loaded,
@@ -93,6 +106,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
     repos,
     env,
     flags,
+    requestEnvironment: getRequestEnvironment,
     createEngine: () =>
       new Engine({
         repos,
@@ -100,7 +114,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
         log,
         env,
         flagProxy: flags.proxy,
-        netrc,
+        netrc: [...(getRequestEnvironment().netrc ?? [])],
         hooks: { onComplete: config.onComplete || undefined, onError: config.onError || undefined },
       }),
     close: () => repos.db.close(),

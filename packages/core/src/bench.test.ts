@@ -140,3 +140,48 @@ describe('measureConnections', () => {
     expect((error as DdmError).code).toBe('ERR_RANGE_MISMATCH');
   });
 });
+
+describe('measureConnections keeps secrets with the host the user asked for', () => {
+  const secrets = { 'X-Api-Key': 'secret-key', 'X-Auth-Token': 'secret-token', Authorization: 'Bearer secret' };
+  const secretContext: RequestContext = { ...context, headers: { ...secrets, 'X-Trace': 'plain' } };
+
+  /** Every request a redirected host saw lacks the secret headers; some of them were ranges. */
+  function expectNoSecrets(requests: readonly { headers: Readonly<Record<string, string>>; range: string | null }[]) {
+    const ranged = requests.filter((r) => r.range !== null);
+    expect(ranged.length).toBeGreaterThan(0);
+    for (const r of requests) {
+      expect(r.headers['x-api-key']).toBeUndefined();
+      expect(r.headers['x-auth-token']).toBeUndefined();
+      expect(r.headers.authorization).toBeUndefined();
+      // Headers that are not secret still go along, as for a job.
+      expect(r.headers['x-trace']).toBe('plain');
+    }
+  }
+
+  test('a redirect to a server on another port never receives X-Api-Key, X-Auth-Token or Authorization', async () => {
+    const body = makeBody(256 * 1024, 11);
+    await using target = await startTestServer({ files: [{ path: '/real.bin', body }] });
+    await using origin = await startTestServer({ redirects: { '/go': { to: target.url('/real.bin') } } });
+    const report = await measureConnections({
+      url: origin.url('/go'),
+      context: secretContext,
+      maxConnections: 2,
+      sampleBytes: MiB,
+    });
+    expect(report.finalUrl).toBe(target.url('/real.bin'));
+    expect(origin.requests.length).toBeGreaterThan(0);
+    for (const r of origin.requests) expect(r.headers['x-api-key']).toBe('secret-key');
+    expectNoSecrets(target.requests);
+  });
+
+  test('a redirect to another host name on the same server never receives them either', async () => {
+    const body = makeBody(256 * 1024, 12);
+    await using server = await startTestServer({
+      files: [{ path: '/real.bin', body }],
+      redirects: { '/go': { to: '/real.bin', host: 'localhost' } },
+    });
+    await measureConnections({ url: server.url('/go'), context: secretContext, maxConnections: 2, sampleBytes: MiB });
+    const redirected = server.requests.filter((r) => r.headers.host?.startsWith('localhost'));
+    expectNoSecrets(redirected);
+  });
+});

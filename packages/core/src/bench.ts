@@ -7,12 +7,12 @@
  * Bytes are discarded rather than written through the engine into a temp file on purpose: the
  * question is what the network path to the host rewards, and a write path (page cache,
  * fdatasync at each checkpoint) would cap the fast rows at the disk's speed and add noise from
- * writeback between rows. The requests follow the engine's rules (redirects resolved by the
- * probe, `Accept-Encoding: identity`, no decompression, If-Range, credentials only to the
- * original host, proxies) so the host sees what a real job sends.
+ * writeback between rows. Every request goes through `sendRequest` (http.ts), as a job's do:
+ * the host sees what a real job sends, and secret headers never follow a redirect to another
+ * host.
  */
-import { DdmError, HttpStatusError } from './errors.ts';
-import { networkError, parseHttpUrl, type RequestContext } from './http.ts';
+import { DdmError } from './errors.ts';
+import { networkError, parseHttpUrl, type RequestContext, sendRequest } from './http.ts';
 import { ifRangeValidator, parseContentRange, probe, statusError } from './probe.ts';
 
 /** How much of the file each count fetches, at most. */
@@ -119,8 +119,8 @@ export async function measureConnections(options: BenchOptions): Promise<BenchRe
   const sampleBytes = Math.min(info.sizeBytes, options.sampleBytes ?? DEFAULT_BENCH_SAMPLE_BYTES);
   const target: RangeTarget = {
     context: options.context,
-    origin,
-    url: parseHttpUrl(info.finalUrl),
+    origin: options.url,
+    url: info.finalUrl,
     sizeBytes: info.sizeBytes,
     ifRange: ifRangeValidator(info.etag, info.lastModified),
   };
@@ -146,8 +146,10 @@ export async function measureConnections(options: BenchOptions): Promise<BenchRe
 
 interface RangeTarget {
   context: RequestContext;
-  origin: URL;
-  url: URL;
+  /** The URL the user gave, whose host the credentials belong to. */
+  origin: string;
+  /** Where the probe's redirects ended. */
+  url: string;
   sizeBytes: number;
   ifRange: string | null;
 }
@@ -180,8 +182,18 @@ async function measureOnce(
 async function fetchRange(target: RangeTarget, start: number, end: number, signal: AbortSignal): Promise<number> {
   const { url } = target;
   const range = `bytes=${start}-${end - 1}`;
-  const subject = `GET ${url.href}`;
-  const response = await fetchHead(target, range, signal);
+  const subject = `GET ${url}`;
+  // Through http.ts like every request of a job: one header rule (secret headers never leave the
+  // original host), identity encoding, the head timeout, proxies, manual redirects. A fresh
+  // connection per request, as each count stands for a new job.
+  const { response, finalUrl } = await sendRequest(target.context, {
+    url,
+    originUrl: target.origin,
+    range: { start, end: end - 1 },
+    ifRange: target.ifRange,
+    signal,
+    isFreshConnection: true,
+  });
   const fail = async (error: DdmError): Promise<never> => {
     await response.body?.cancel().catch(() => {});
     throw error;
@@ -194,7 +206,7 @@ async function fetchRange(target: RangeTarget, start: number, end: number, signa
       }),
     );
   }
-  if (response.status !== 206) return fail(statusError(response, url.href));
+  if (response.status !== 206) return fail(statusError(response, finalUrl));
   const encoding = response.headers.get('content-encoding');
   if (encoding && encoding.toLowerCase() !== 'identity') {
     return fail(new DdmError(`Range response is ${encoding}-compressed: ${subject}`, { code: 'ERR_COMPRESSED' }));
@@ -228,7 +240,7 @@ async function fetchRange(target: RangeTarget, start: number, end: number, signa
     }
   } catch (error) {
     if (signal.aborted) throw signal.reason ?? error;
-    throw networkError(error, 'GET', url.href);
+    throw networkError(error, 'GET', finalUrl);
   } finally {
     reader.cancel().catch(() => {});
   }
@@ -240,74 +252,4 @@ async function fetchRange(target: RangeTarget, start: number, end: number, signa
   }
   // A server sending more than it announced is cut off at what was asked.
   return Math.min(received, wanted);
-}
-
-/** Sends one ranged GET with `keepalive: false` (each count starts on fresh connections, as a new job would). */
-async function fetchHead(target: RangeTarget, range: string, signal: AbortSignal): Promise<Response> {
-  const { context, url } = target;
-  const headTimer = new AbortController();
-  const timer = setTimeout(
-    () =>
-      headTimer.abort(
-        new DdmError(`No response within ${context.connectTimeoutMs} ms: GET ${url.href}`, {
-          code: 'ERR_TIMEOUT',
-          retryable: true,
-        }),
-      ),
-    context.connectTimeoutMs,
-  );
-  const init: RequestInit & { proxy?: string; decompress?: boolean; tls?: { rejectUnauthorized: boolean } } = {
-    method: 'GET',
-    headers: rangeHeaders(target, range),
-    redirect: 'manual',
-    keepalive: false,
-    decompress: false,
-    signal: AbortSignal.any([signal, headTimer.signal]),
-  };
-  const proxy = context.proxyFor?.(url.href);
-  if (proxy) init.proxy = proxy;
-  if (context.isInsecure) init.tls = { rejectUnauthorized: false };
-  try {
-    const response = await fetch(url.href, init);
-    if (response.status >= 300 && response.status < 400) {
-      await response.body?.cancel().catch(() => {});
-      throw new HttpStatusError(response.status, url.href);
-    }
-    return response;
-  } catch (error) {
-    if (signal.aborted) throw signal.reason ?? error;
-    if (headTimer.signal.aborted) throw headTimer.signal.reason;
-    throw networkError(error, 'GET', url.href);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
-
-/** The engine's header rules (see http.ts): user headers, identity encoding, credentials only to the original host. */
-function rangeHeaders(target: RangeTarget, range: string): Headers {
-  const { context, url, origin } = target;
-  const headers = new Headers();
-  const crossesHost = url.host.toLowerCase() !== origin.host.toLowerCase();
-  for (const [name, value] of Object.entries(context.headers)) {
-    if (crossesHost && CREDENTIAL_HEADERS.includes(name.toLowerCase())) continue;
-    headers.set(name, value);
-  }
-  if (!headers.has('user-agent') && context.userAgent) headers.set('user-agent', context.userAgent);
-  if (!headers.has('accept')) headers.set('accept', '*/*');
-  // Bun asks for compressed bodies by default; a compressed range measures the wrong bytes.
-  headers.set('accept-encoding', 'identity');
-  const cookie = context.cookieHeaderFor?.(url.href);
-  if (cookie) {
-    const given = headers.get('cookie');
-    headers.set('cookie', given ? `${given}; ${cookie}` : cookie);
-  }
-  if (!headers.has('authorization')) {
-    const auth = context.authorizationFor?.(url.href);
-    if (auth) headers.set('authorization', auth);
-  }
-  headers.set('range', range);
-  if (target.ifRange) headers.set('if-range', target.ifRange);
-  return headers;
 }

@@ -7,7 +7,6 @@ import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'no
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
-import { cookieHeaderFor } from '@ddm/har';
 import { parseChecksumSpec } from './checksum.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
@@ -16,10 +15,10 @@ import { parseHttpUrl, type RequestContext } from './http.ts';
 import { ACTIVE_STATES, assertTransition, FINAL_STATES } from './job.ts';
 import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
 import { type Logger, nullLogger } from './log.ts';
-import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
-import { proxyForUrl } from './proxy.ts';
+import type { NetrcEntry } from './netrc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactUrl } from './redact.ts';
+import { buildRequestContext } from './request-context.ts';
 import { ConnectionPool } from './scheduler.ts';
 import type { EngineSettings } from './settings.ts';
 import type {
@@ -503,23 +502,14 @@ export class Engine implements EngineController {
 
   private requestContext(job: JobRow): RequestContext {
     const secrets = this.secrets.get(job.id);
-    const netrc = this.options.netrc ?? [];
-    return {
-      headers: { ...job.settings.headers, ...secrets?.headers },
-      cookieHeaderFor: secrets?.cookieHeaderFor ?? storedCookies(job),
-      authorizationFor: (url) => {
-        const creds = netrcCredentialsFor(netrc, new URL(url).hostname);
-        return creds ? basicAuthHeader(creds.login, creds.password) : null;
+    return buildRequestContext(
+      { settings: this.settings, env: this.env, flagProxy: this.options.flagProxy, netrc: this.options.netrc },
+      {
+        headers: { ...job.settings.headers, ...secrets?.headers },
+        cookies: job.settings.cookies,
+        cookieHeaderFor: secrets?.cookieHeaderFor,
       },
-      proxyFor: (url) =>
-        proxyForUrl(url, {
-          env: this.env,
-          configProxy: this.settings.proxy ?? undefined,
-          flagProxy: this.options.flagProxy,
-        }),
-      userAgent: this.settings.userAgent,
-      connectTimeoutMs: this.settings.connectTimeoutMs,
-    };
+    );
   }
 
   private waitForWork(): Promise<void> {
@@ -613,12 +603,6 @@ export class Engine implements EngineController {
 }
 
 /** Cookies kept in the DB only with --remember-cookies; scoped to their domain and path. */
-function storedCookies(job: JobRow): ((url: string) => string | null) | undefined {
-  const cookies = job.settings.cookies;
-  if (!cookies || cookies.length === 0) return undefined;
-  return (url) => cookieHeaderFor(cookies, url);
-}
-
 function liveJobSnapshot(job: JobRow, run: JobRun): JobSnapshot {
   const segments = run.segmentSnapshots();
   const doneBytes = run.doneBytes;

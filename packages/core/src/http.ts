@@ -37,6 +37,8 @@ export interface HttpRequest {
    * @default url
    */
   originUrl?: string;
+  /** Open a new connection rather than reuse a pooled one (`ddm bench` measures fresh ones). @default false */
+  isFreshConnection?: boolean;
 }
 
 export interface HttpResponse {
@@ -150,6 +152,7 @@ async function fetchOnce(
       signal,
       decompress: false,
     };
+    if (req.isFreshConnection) init.keepalive = false;
     const proxy = ctx.proxyFor?.(url.href);
     if (proxy) init.proxy = proxy;
     if (ctx.isInsecure) init.tls = { rejectUnauthorized: false };

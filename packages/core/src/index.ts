@@ -15,6 +15,7 @@ export * from './paths.ts';
 export * from './probe.ts';
 export * from './proxy.ts';
 export * from './redact.ts';
+export * from './request-context.ts';
 export * from './request-import.ts';
 export * from './retry.ts';
 export * from './segment-plan.ts';

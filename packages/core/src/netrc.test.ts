@@ -65,15 +65,20 @@ test('basicAuthHeader encodes login:password as UTF-8 base64 (RFC 7617)', () => 
 });
 
 describe('readNetrcFile', () => {
-  test('reads a file, and treats a missing default file as empty', async () => {
+  test('reads a file, and treats a missing default file as empty', () => {
     const file = join(dir, '.netrc');
     writeFileSync(file, 'machine a.test login u password p\n');
-    expect(await readNetrcFile(file)).toHaveLength(1);
-    expect(await readNetrcFile(join(dir, 'missing'))).toEqual([]);
+    expect(readNetrcFile(file)).toHaveLength(1);
+    expect(readNetrcFile(join(dir, 'missing'))).toEqual([]);
   });
 
-  test('a missing --netrc-file is ERR_IO', async () => {
-    const error = await readNetrcFile(join(dir, 'missing'), true).catch((caught: unknown) => caught);
+  test('a missing --netrc-file is ERR_IO', () => {
+    let error: unknown = null;
+    try {
+      readNetrcFile(join(dir, 'missing'), true);
+    } catch (caught) {
+      error = caught;
+    }
     expect(error).toBeInstanceOf(DdmError);
     expect((error as DdmError).code).toBe('ERR_IO');
   });

@@ -2,7 +2,7 @@
  * `.netrc` support: credentials per host, looked up for each request's own host so that a
  * redirect to another host never carries them along.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DdmError, errnoOf } from './errors.ts';
 import { homeDirFrom } from './paths.ts';
@@ -145,13 +145,14 @@ export function defaultNetrcPath(env: Record<string, string | undefined>): strin
 }
 
 /**
- * Reads and parses a netrc file. A missing file yields no entries (the default `~/.netrc` is
- * optional); pass `isRequired` for a file named with `--netrc-file`.
+ * Reads and parses a netrc file; a front end does it once per process and hands the entries to
+ * `buildRequestContext` (request-context.ts). A missing file yields no entries (the default
+ * `~/.netrc` is optional); pass `isRequired` for a file named with `--netrc-file`.
  * @throws DdmError `ERR_IO` when the file cannot be read (or is missing and required).
  */
-export async function readNetrcFile(file: string, isRequired = false): Promise<NetrcEntry[]> {
+export function readNetrcFile(file: string, isRequired = false): NetrcEntry[] {
   try {
-    return parseNetrc(await readFile(file, 'utf8'));
+    return parseNetrc(readFileSync(file, 'utf8'));
   } catch (error) {
     if (errnoOf(error) === 'ENOENT' && !isRequired) return [];
     throw new DdmError(`Cannot read netrc file: ${file}`, { code: 'ERR_IO', cause: error });

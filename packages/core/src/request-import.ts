@@ -36,11 +36,9 @@ import type { JobSecrets } from './engine.ts';
 import { DdmError } from './errors.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
 import { resourceChange } from './job-runner.ts';
-import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
 import { type ProbeResult, probe } from './probe.ts';
-import { proxyForUrl } from './proxy.ts';
 import { isSecretHeaderName, redactText, redactUrl } from './redact.ts';
-import type { EngineSettings } from './settings.ts';
+import { buildRequestContext, type RequestEnvironment } from './request-context.ts';
 
 export type { CurlRequest, Har, HarEntrySummary, PickedDownload } from '@ddm/har';
 
@@ -87,13 +85,7 @@ export interface ImportedRequest {
 }
 
 /** Where a probe outside the engine gets proxies, netrc credentials and timeouts. */
-export interface ProbeEnvironment {
-  readonly settings: EngineSettings;
-  readonly env: Record<string, string | undefined>;
-  /** `--proxy`; '' disables proxies. */
-  readonly flagProxy?: string | undefined;
-  readonly netrc?: readonly NetrcEntry[];
-}
+export type ProbeEnvironment = RequestEnvironment;
 
 function usage(message: string): DdmError {
   return new DdmError(message, { code: 'ERR_USAGE' });
@@ -313,27 +305,11 @@ function isSameHost(a: string, b: string): boolean {
  * scoped to their domain, netrc, proxy, User-Agent, timeouts), for a probe outside any job run.
  */
 export function requestContextFor(request: ImportedRequest, environment: ProbeEnvironment): RequestContext {
-  const netrc = environment.netrc ?? [];
-  const stored = request.settings.cookies;
-  const cookieFor =
-    request.secrets?.cookieHeaderFor ??
-    (stored && stored.length > 0 ? (url: string) => cookieHeaderFor(stored, url) : undefined);
-  return {
-    headers: { ...request.headers },
-    cookieHeaderFor: cookieFor,
-    authorizationFor: (url) => {
-      const creds = netrcCredentialsFor(netrc, new URL(url).hostname);
-      return creds ? basicAuthHeader(creds.login, creds.password) : null;
-    },
-    proxyFor: (url) =>
-      proxyForUrl(url, {
-        env: environment.env,
-        configProxy: environment.settings.proxy ?? undefined,
-        flagProxy: environment.flagProxy,
-      }),
-    userAgent: environment.settings.userAgent,
-    connectTimeoutMs: environment.settings.connectTimeoutMs,
-  };
+  return buildRequestContext(environment, {
+    headers: request.headers,
+    cookies: request.settings.cookies,
+    cookieHeaderFor: request.secrets?.cookieHeaderFor,
+  });
 }
 
 /** Bytes of a job's segments already on disk (as of the last checkpoint). */

@@ -1,19 +1,13 @@
-import { resolve } from 'node:path';
 import {
   BENCH_TOLERANCE,
   type BenchReport,
   type BenchRow,
-  basicAuthHeader,
+  buildRequestContext,
   DdmError,
   DEFAULT_BENCH_MAX_CONNECTIONS,
   DEFAULT_BENCH_SAMPLE_BYTES,
-  defaultNetrcPath,
   formatBytes,
   measureConnections,
-  netrcCredentialsFor,
-  proxyForUrl,
-  type RequestContext,
-  readNetrcFile,
 } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
@@ -35,7 +29,8 @@ export async function benchCommand(
       code: 'ERR_USAGE',
     });
   }
-  const context = await requestContextFor(ctx);
+  // What the engine would send for a job without extra headers: user agent, proxy, netrc.
+  const context = buildRequestContext(ctx.requestEnvironment());
   const aborter = new AbortController();
   const onSigint = () => aborter.abort(new DdmError('Benchmark interrupted', { code: 'ERR_CANCELED' }));
   process.once('SIGINT', onSigint);
@@ -79,25 +74,4 @@ const BENCH_HEADER = `${'CONNECTIONS'.padStart(11)}  ${'SECONDS'.padStart(8)}  $
 /** One table row: connections, seconds, MiB/s, right-aligned under BENCH_HEADER. */
 export function benchRowLine(row: BenchRow): string {
   return `${String(row.connections).padStart(11)}  ${row.seconds.toFixed(3).padStart(8)}  ${(row.bytesPerSec / MiB).toFixed(1).padStart(9)}`;
-}
-
-/** What the engine would send for a job without extra headers: user agent, proxy, netrc credentials. */
-async function requestContextFor(ctx: Context): Promise<RequestContext> {
-  const netrcFile = ctx.flags.netrcFile ? resolve(ctx.flags.netrcFile) : defaultNetrcPath(ctx.env);
-  const netrc = await readNetrcFile(netrcFile, Boolean(ctx.flags.netrcFile));
-  return {
-    headers: {},
-    userAgent: ctx.settings.userAgent,
-    connectTimeoutMs: ctx.settings.connectTimeoutMs,
-    authorizationFor: (target) => {
-      const creds = netrcCredentialsFor(netrc, new URL(target).hostname);
-      return creds ? basicAuthHeader(creds.login, creds.password) : null;
-    },
-    proxyFor: (target) =>
-      proxyForUrl(target, {
-        env: ctx.env,
-        configProxy: ctx.settings.proxy ?? undefined,
-        flagProxy: ctx.flags.proxy,
-      }),
-  };
 }

@@ -1,14 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import {
   applyRefresh,
   assertRefreshable,
   DdmError,
-  defaultNetrcPath,
   formatBytes,
   type ImportedRequest,
-  type NetrcEntry,
-  parseNetrc,
   pickHarDownload,
   redactUrl,
   requestForNewUrl,
@@ -80,7 +75,7 @@ export async function refreshCommand(
     ctx.repos,
     job,
     request,
-    { settings: ctx.settings, env: ctx.env, flagProxy: ctx.flags.proxy, netrc: readNetrc(ctx) },
+    ctx.requestEnvironment(),
     AbortSignal.timeout(ctx.settings.connectTimeoutMs * 4),
   );
   applyRefresh(ctx.repos, job, request, check.info);
@@ -127,10 +122,4 @@ export async function refreshCommand(
   if (out.isJson) out.json({ ...summary, state: ctx.repos.jobs.get(jobId)?.state ?? state });
   else out.line(`Job ${jobId}: ${next}`);
   return EXIT.ok;
-}
-
-/** The netrc entries the engine would use (`--netrc-file`, else ~/.netrc), for the probe. */
-function readNetrc(ctx: Context): NetrcEntry[] {
-  const path = ctx.flags.netrcFile ? resolve(ctx.flags.netrcFile) : defaultNetrcPath(ctx.env);
-  return existsSync(path) ? parseNetrc(readFileSync(path, 'utf8')) : [];
 }

@@ -1,0 +1,58 @@
+/**
+ * The one builder of a request context: what every request of a job, a probe outside a job
+ * (`ddm refresh`, HAR and curl imports) or `ddm bench` sends besides its URL: the user's
+ * headers, cookies scoped to their domain, netrc credentials for the host of each hop, the
+ * proxy for each URL, the User-Agent and the head timeout. `http.ts` applies it per hop (and
+ * drops secret headers when a hop leaves the original host).
+ */
+import type { JobSettings } from '@ddm/db';
+import { cookieHeaderFor } from '@ddm/har';
+import type { RequestContext } from './http.ts';
+import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
+import { proxyForUrl } from './proxy.ts';
+import type { EngineSettings } from './settings.ts';
+
+/** What is the same for every request of a process: settings, environment, proxy flag, netrc. */
+export interface RequestEnvironment {
+  readonly settings: Pick<EngineSettings, 'userAgent' | 'connectTimeoutMs' | 'proxy'>;
+  /** Where `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read from. */
+  readonly env: Record<string, string | undefined>;
+  /** `--proxy`: overrides config and environment; '' disables proxies. */
+  readonly flagProxy?: string | undefined;
+  /** Read once per process (`readNetrcFile`). */
+  readonly netrc?: readonly NetrcEntry[] | undefined;
+}
+
+/** What one request (a job, an imported request) adds. */
+export interface RequestOwnParts {
+  /** Sent on every hop to the original host; secret ones never to another host. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Cookies stored with the job (`--remember-cookies`), each sent only where it is scoped. */
+  readonly cookies?: JobSettings['cookies'];
+  /** In-memory cookies (not stored in the DB); they win over `cookies`. */
+  readonly cookieHeaderFor?: ((url: string) => string | null) | undefined;
+}
+
+/** The request context for `request` in `environment`. Pure: reads no file. */
+export function buildRequestContext(environment: RequestEnvironment, request: RequestOwnParts = {}): RequestContext {
+  const netrc = environment.netrc ?? [];
+  const stored = request.cookies;
+  return {
+    headers: { ...request.headers },
+    cookieHeaderFor:
+      request.cookieHeaderFor ??
+      (stored && stored.length > 0 ? (url: string) => cookieHeaderFor(stored, url) : undefined),
+    authorizationFor: (url) => {
+      const creds = netrcCredentialsFor(netrc, new URL(url).hostname);
+      return creds ? basicAuthHeader(creds.login, creds.password) : null;
+    },
+    proxyFor: (url) =>
+      proxyForUrl(url, {
+        env: environment.env,
+        configProxy: environment.settings.proxy ?? undefined,
+        flagProxy: environment.flagProxy,
+      }),
+    userAgent: environment.settings.userAgent,
+    connectTimeoutMs: environment.settings.connectTimeoutMs,
+  };
+}
