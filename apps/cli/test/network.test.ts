@@ -71,6 +71,33 @@ describe('networks users live behind', () => {
     expect(localhostRequests.length).toBeGreaterThan(0);
     expect(localhostRequests.every((r) => r.headers.authorization === undefined)).toBe(true);
   });
+
+  test('ddm bench sends the netrc credentials and user agent a job would, and only to the matching host', async () => {
+    const body = generatedBody(256 * 1024, 25);
+    const basic = `Basic ${Buffer.from('alice:pw1').toString('base64')}`;
+    await using server = await startTestServer({
+      files: [{ path: '/private.bin', body, knobs: { requireHeaders: { authorization: basic } } }],
+      redirects: { '/away': { to: '/private.bin', host: 'localhost' } },
+    });
+    using cli = cliHome();
+    const netrc = join(cli.home, '..', 'netrc-bench');
+    writeFileSync(netrc, 'machine 127.0.0.1 login alice password pw1\n');
+    const result = await cli.run(['bench', server.url('/private.bin'), '--max', '2', '--netrc-file', netrc]);
+    expect(result.exitCode).toBe(0);
+    const ranged = server.requests.filter((r) => r.range !== null);
+    expect(ranged.length).toBeGreaterThanOrEqual(3);
+    expect(ranged.every((r) => r.headers['user-agent']?.startsWith('ddm/'))).toBe(true);
+
+    const away = await cli.run(['bench', server.url('/away'), '--max', '2', '--netrc-file', netrc]);
+    expect(away.exitCode).toBe(3);
+    const localhostRequests = server.requests.filter((r) => r.headers.host?.startsWith('localhost'));
+    expect(localhostRequests.length).toBeGreaterThan(0);
+    expect(localhostRequests.every((r) => r.headers.authorization === undefined)).toBe(true);
+
+    const missing = await cli.run(['bench', server.url('/private.bin'), '--netrc-file', join(cli.home, 'none')]);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('Cannot read netrc file');
+  });
 });
 
 describe('hooks', () => {
