@@ -26,6 +26,12 @@ export interface JobSettings {
   cookies?: { name: string; value: string; domain: string; path: string; secure: boolean; hostOnly: boolean }[];
   needsCookies?: boolean;
   restarts?: number;
+  /**
+   * Inode of the `.part` ddm created for this job (kept by link and rename, so also the final
+   * file's): a file at the job's names with another inode is not ddm's and is never written,
+   * moved or deleted. The device number is not kept: it may change across reboots.
+   */
+  partIno?: number;
 }
 
 export interface JobRow {
