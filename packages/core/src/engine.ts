@@ -10,7 +10,7 @@ import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos
 import { cookieHeaderFor } from '@ddm/har';
 import { parseChecksumSpec } from './checksum.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
-import { isNameTaken, lstatOrNull } from './file-writer.ts';
+import { isNameTaken, isSameFile, lstatOrNull } from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
 import { runHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
@@ -709,7 +709,7 @@ export function removeJobRow(repos: Repos, job: JobRow, deleteFiles: boolean): v
   repos.live.delete(job.id);
 }
 
-/** True when `path` is a regular file with one link and, when recorded, the job's own inode. */
+/** True when `path` is a regular file with one link and, when recorded, the job's own file. */
 function isOwnFile(path: string, job: JobRow): boolean {
   let stat: ReturnType<typeof lstatOrNull>;
   try {
@@ -718,8 +718,8 @@ function isOwnFile(path: string, job: JobRow): boolean {
     return false;
   }
   if (!stat?.isFile() || stat.nlink !== 1) return false;
-  const ino = job.settings.partIno;
-  return ino === undefined || stat.ino === ino;
+  const identity = job.settings.partFile;
+  return identity === undefined || isSameFile(stat, identity);
 }
 
 function tryUnlinkOwn(path: string, job: JobRow): void {

@@ -42,16 +42,32 @@ export function isNameTaken(path: string): boolean {
   return lstatOrNull(path) !== null;
 }
 
+/** Which file ddm created: its inode and birth time (0 where the file system keeps none). */
+export interface FileIdentity {
+  ino: number;
+  birthtimeMs: number;
+}
+
+export function identityOf(stat: Stats): FileIdentity {
+  return { ino: stat.ino, birthtimeMs: stat.birthtimeMs };
+}
+
+/** True when `stat` is the file `identity` names (a reused inode number has a new birth time). */
+export function isSameFile(stat: Stats, identity: FileIdentity): boolean {
+  if (stat.ino !== identity.ino) return false;
+  return identity.birthtimeMs === 0 || stat.birthtimeMs === 0 || stat.birthtimeMs === identity.birthtimeMs;
+}
+
 /**
  * Checks that `stat` (an lstat of `path` or an fstat of its handle) is a job's own file: a
- * regular file with one link and, when `expectedIno` is known, the inode ddm created.
+ * regular file with one link and, when `expected` is known, the file ddm created.
  * @throws DdmError ERR_UNSAFE_PATH naming the path.
  */
-export function assertOwnFile(stat: Stats, path: string, expectedIno: number | null | undefined): void {
+export function assertOwnFile(stat: Stats, path: string, expected: FileIdentity | null | undefined): void {
   if (stat.isSymbolicLink()) throw unsafePathError(path, 'it is a symbolic link');
   if (!stat.isFile()) throw unsafePathError(path, 'it is not a regular file');
   if (stat.nlink !== 1) throw unsafePathError(path, `it has ${stat.nlink} hard links (ddm's file has one)`);
-  if (expectedIno !== null && expectedIno !== undefined && stat.ino !== expectedIno) {
+  if (expected && !isSameFile(stat, expected)) {
     throw unsafePathError(path, 'it is not the file ddm created (another file was put in its place)');
   }
 }
@@ -96,8 +112,8 @@ export class PartFile {
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
-    /** The file's inode: the job records it, so a file swapped in later is recognised. */
-    readonly ino: number,
+    /** The job records it, so a file swapped in later is recognised. */
+    readonly identity: FileIdentity,
   ) {}
 
   /**
@@ -115,7 +131,7 @@ export class PartFile {
     }
     let file: PartFile;
     try {
-      file = new PartFile(path, handle, (await handle.stat()).ino);
+      file = new PartFile(path, handle, identityOf(await handle.stat()));
     } catch (error) {
       await handle.close().catch(() => {});
       throw ioError(error, 'creating the download file', path);
@@ -143,11 +159,11 @@ export class PartFile {
 
   /**
    * Opens an existing part file for resuming, never through a symlink, and checks the handle:
-   * a regular file with one link and, when `expectedIno` is known, the inode ddm created.
+   * a regular file with one link and, when `expected` is known, the file ddm created.
    * @returns null when nothing has that name.
    * @throws DdmError ERR_UNSAFE_PATH (symlink, hard link, other file), ERR_IO
    */
-  static async openExisting(path: string, expectedIno: number | null | undefined): Promise<PartFile | null> {
+  static async openExisting(path: string, expected: FileIdentity | null | undefined): Promise<PartFile | null> {
     let handle: FileHandle;
     try {
       handle = await open(path, O_RDWR | O_NOFOLLOW);
@@ -157,8 +173,8 @@ export class PartFile {
     }
     try {
       const stat = await handle.stat();
-      assertOwnFile(stat, path, expectedIno);
-      return new PartFile(path, handle, stat.ino);
+      assertOwnFile(stat, path, expected);
+      return new PartFile(path, handle, identityOf(stat));
     } catch (error) {
       await handle.close().catch(() => {});
       throw ioError(error, 'opening the download file', path);
@@ -173,7 +189,7 @@ export class PartFile {
   assertAt(path = this.path): void {
     const stat = lstatOrNull(path);
     if (!stat) throw unsafePathError(path, 'it disappeared while ddm had it open');
-    assertOwnFile(stat, path, this.ino);
+    assertOwnFile(stat, path, this.identity);
   }
 
   /** Hashes the file through this open handle, never by path (the name could be swapped). */

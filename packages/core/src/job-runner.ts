@@ -12,7 +12,15 @@ import { link, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobRow, Repos, SegmentRow } from '@ddm/db';
 import { DdmError, type ErrorCode, errnoOf, HttpStatusError } from './errors.ts';
-import { ioError, isNameTaken, lstatOrNull, PartFile, unsafePathError } from './file-writer.ts';
+import {
+  type FileIdentity,
+  ioError,
+  isNameTaken,
+  isSameFile,
+  lstatOrNull,
+  PartFile,
+  unsafePathError,
+} from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
 import { type RequestContext, sendRequest } from './http.ts';
 import type { Logger } from './log.ts';
@@ -423,7 +431,7 @@ export class JobRun {
   private async ensureFile(sizeBytes: number | null): Promise<void> {
     const { repos } = this.deps;
     if (this.job.hasCreatedFile) {
-      const existing = await PartFile.openExisting(this.partPath, this.job.settings.partIno);
+      const existing = await PartFile.openExisting(this.partPath, this.job.settings.partFile);
       if (existing) {
         this.file = existing;
         // A fresh plan (a restart from zero, a new version) must not inherit the old file's
@@ -441,7 +449,10 @@ export class JobRun {
       }
     }
     this.file = await PartFile.create(this.partPath, sizeBytes, this.deps.settings().fileAllocation);
-    repos.jobs.update(this.id, { hasCreatedFile: true, settings: { ...this.job.settings, partIno: this.file.ino } });
+    repos.jobs.update(this.id, {
+      hasCreatedFile: true,
+      settings: { ...this.job.settings, partFile: this.file.identity },
+    });
     this.refreshJob();
   }
 
@@ -1114,7 +1125,7 @@ export class JobRun {
     // link() does not follow a symlink at `part`: had one been swapped in since the check, the
     // new name would be a second name of that symlink. Undo it and refuse.
     const linked = lstatOrNull(target);
-    if (!linked?.isFile() || linked.ino !== file.ino) {
+    if (!linked?.isFile() || !isSameFile(linked, file.identity)) {
       await unlink(target).catch(() => {});
       throw unsafePathError(part, 'it was replaced while ddm moved it into place');
     }
@@ -1127,17 +1138,17 @@ export class JobRun {
    * the move is ended now (no request is made). True when the job is complete.
    */
   private async finishInterruptedMove(): Promise<boolean> {
-    const ino = this.job.settings.partIno;
+    const identity = this.job.settings.partFile;
     const size = this.job.sizeBytes;
-    if (ino === undefined || size === null || !this.job.hasCreatedFile) return false;
+    if (identity === undefined || size === null || !this.job.hasCreatedFile) return false;
     const part = lstatOrNull(this.partPath);
     // The usual case: the .part is the job's only name (opening it checks the rest).
     if (part && part.nlink === 1) return false;
     const written = this.deps.repos.segments.list(this.id).reduce((sum, s) => sum + s.writtenBytes, 0);
     if (written !== size) return false;
-    const finalName = this.otherNameOf(ino, size);
+    const finalName = this.otherNameOf(identity, size);
     if (finalName === null) return false;
-    if (part?.ino === ino) {
+    if (part && isSameFile(part, identity)) {
       try {
         await unlink(this.partPath);
       } catch (error) {
@@ -1156,11 +1167,11 @@ export class JobRun {
   }
 
   /**
-   * The one name in the job's folder, other than the `.part`, of the regular file with inode
-   * `ino` and `sizeBytes` on the folder's device; null when there is none or more than one. The
+   * The one name in the job's folder, other than the `.part`, of the regular file `identity`
+   * names, `sizeBytes` long, on the folder's device; null when there is none or more than one. The
    * final name is tried first; the folder is listed only when the move fell back to another name.
    */
-  private otherNameOf(ino: number, sizeBytes: number): string | null {
+  private otherNameOf(identity: FileIdentity, sizeBytes: number): string | null {
     const dir = this.job.dir;
     const partName = `${this.job.fileName}.part`;
     let dev: number;
@@ -1169,7 +1180,7 @@ export class JobRun {
       dev = lstatSync(dir).dev;
       const isOurs = (name: string): boolean => {
         const stat = lstatOrNull(join(dir, name));
-        return stat?.isFile() === true && stat.ino === ino && stat.dev === dev && stat.size === sizeBytes;
+        return stat?.isFile() === true && isSameFile(stat, identity) && stat.dev === dev && stat.size === sizeBytes;
       };
       if (isOurs(this.job.fileName)) return this.job.fileName;
       names = readdirSync(dir).filter((name) => name !== partName && isOurs(name));

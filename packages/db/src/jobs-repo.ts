@@ -27,11 +27,13 @@ export interface JobSettings {
   needsCookies?: boolean;
   restarts?: number;
   /**
-   * Inode of the `.part` ddm created for this job (kept by link and rename, so also the final
-   * file's): a file at the job's names with another inode is not ddm's and is never written,
-   * moved or deleted. The device number is not kept: it may change across reboots.
+   * Identity of the `.part` ddm created for this job (kept by link and rename, so also the final
+   * file's): a file at the job's names with another identity is not ddm's and is never written,
+   * moved or deleted. The inode plus its birth time (0 where the file system has none), because
+   * a freed inode number is reused at once; not the device number, which may change across
+   * reboots.
    */
-  partIno?: number;
+  partFile?: { ino: number; birthtimeMs: number };
 }
 
 export interface JobRow {
