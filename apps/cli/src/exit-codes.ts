@@ -44,6 +44,7 @@ export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCo
     case 'ERR_DISK_FULL':
     case 'ERR_IO':
     case 'ERR_FILE_EXISTS':
+    case 'ERR_UNSAFE_PATH':
     case 'ERR_DB':
     case 'ERR_DB_OPEN':
     case 'ERR_DB_TOO_NEW':

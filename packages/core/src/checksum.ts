@@ -1,6 +1,7 @@
 /**
  * Checksum specs (`sha256:<hex>`) and streaming file hashes for verifying a finished download.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { DdmError } from './errors.ts';
 
 export type ChecksumAlgo = 'sha256' | 'sha1' | 'sha512' | 'md5';
@@ -92,6 +93,40 @@ export async function hashFile(path: string, algo: ChecksumAlgo, signal?: AbortS
   return hasher.digest('hex');
 }
 
+const READ_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Hashes an open file from byte 0 with positioned reads: the bytes of the file that handle
+ * refers to, whatever its name points to meanwhile. `path` only names it in errors.
+ *
+ * @returns the lower-case hex digest.
+ * @throws DdmError `ERR_IO` when the file cannot be read; rejects with `signal.reason` on abort.
+ */
+export async function hashFileHandle(
+  handle: FileHandle,
+  algo: ChecksumAlgo,
+  path: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  signal?.throwIfAborted();
+  const hasher = new Bun.CryptoHasher(algo);
+  const buffer = new Uint8Array(READ_CHUNK_BYTES);
+  let position = 0;
+  for (;;) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(buffer, 0, buffer.length, position));
+    } catch (error) {
+      throw readError(path, error);
+    }
+    signal?.throwIfAborted();
+    if (bytesRead === 0) break;
+    hasher.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return hasher.digest('hex');
+}
+
 export interface ChecksumResult {
   /** True when the digests are equal. */
   ok: boolean;
@@ -102,8 +137,10 @@ export interface ChecksumResult {
 }
 
 /**
- * Hashes `path` with the spec's algorithm and compares it with the spec's digest. A mismatch is
- * a result, not an error: the caller decides whether it becomes `ERR_CHECKSUM_MISMATCH`.
+ * Hashes `path` (or an already open, checked file: a job's `.part` is hashed through its handle,
+ * never reopened by name) with the spec's algorithm and compares it with the spec's digest. A
+ * mismatch is a result, not an error: the caller decides whether it becomes
+ * `ERR_CHECKSUM_MISMATCH`.
  *
  * @param spec `algo:hex` (see {@link parseChecksumSpec}) or an already parsed spec.
  * @returns `{ok, actual, expected}` with lower-case hex digests.
@@ -111,11 +148,14 @@ export interface ChecksumResult {
  *   rejects with `signal.reason` on abort.
  */
 export async function verifyChecksum(
-  path: string,
+  source: string | { handle: FileHandle; path: string },
   spec: string | ChecksumSpec,
   signal?: AbortSignal,
 ): Promise<ChecksumResult> {
   const { algo, hex } = typeof spec === 'string' ? parseChecksumSpec(spec) : spec;
-  const actual = await hashFile(path, algo, signal);
+  const actual =
+    typeof source === 'string'
+      ? await hashFile(source, algo, signal)
+      : await hashFileHandle(source.handle, algo, source.path, signal);
   return { ok: actual === hex.toLowerCase(), actual, expected: hex.toLowerCase() };
 }

@@ -3,12 +3,13 @@
  * job with a JobRun, and is steered in-process (CLI, TUI) or from other processes through the
  * `commands` table, which it notices cheaply with `PRAGMA data_version`.
  */
-import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
+import { isNameTaken, isSameFile, lstatOrNull } from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
 import { runHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
@@ -222,11 +223,12 @@ export class Engine implements EngineController {
   }
 
   private pickName(dir: string, wanted: string, overwrite: 'rename' | 'overwrite' | 'fail'): string {
+    // lstat, not stat: a dangling symlink at a name makes it taken, not free.
     const isTaken = (candidate: string) => {
       const full = join(dir, candidate);
       if (this.isPathReserved(full, -1)) return true;
-      if (exists(`${full}.part`)) return true;
-      return overwrite !== 'overwrite' && exists(full);
+      if (isNameTaken(`${full}.part`)) return true;
+      return overwrite !== 'overwrite' && isNameTaken(full);
     };
     if (!isTaken(wanted)) return wanted;
     if (overwrite === 'fail') {
@@ -476,11 +478,13 @@ export class Engine implements EngineController {
     if (!command) return;
     const job = this.repos.jobs.get(jobId);
     if (!job) return;
+    const path = join(job.dir, job.state === 'completed' ? job.fileName : `${job.fileName}.part`);
     await runHook(
       command,
       {
         DDM_JOB_ID: job.id,
-        DDM_JOB_PATH: join(job.dir, job.state === 'completed' ? job.fileName : `${job.fileName}.part`),
+        // Only a path that names the job's file: a failed job may have none (a 404 creates nothing).
+        DDM_JOB_PATH: isOwnFile(path, job) ? path : undefined,
         DDM_JOB_STATE: job.state,
         DDM_JOB_URL: job.url,
         DDM_JOB_ERROR: job.errorCode ? `${job.errorCode}: ${job.errorMessage ?? ''}` : undefined,
@@ -675,31 +679,39 @@ function baseSnapshot(job: JobRow): JobSnapshot {
   };
 }
 
-/** Deletes a job row and, when asked, only the files that job created. */
+/**
+ * Deletes a job row and, when asked, only the files that job created: a name that holds a
+ * symlink, a directory, a file with other hard links, or (when the job recorded it) another inode
+ * than the one ddm created is left alone.
+ */
 export function removeJobRow(repos: Repos, job: JobRow, deleteFiles: boolean): void {
   if (deleteFiles && job.hasCreatedFile) {
-    const part = join(job.dir, `${job.fileName}.part`);
-    tryUnlink(part);
-    if (job.state === 'completed') tryUnlink(join(job.dir, job.fileName));
+    tryUnlinkOwn(join(job.dir, `${job.fileName}.part`), job);
+    if (job.state === 'completed') tryUnlinkOwn(join(job.dir, job.fileName), job);
   }
   repos.jobs.delete(job.id);
   repos.live.delete(job.id);
 }
 
-function tryUnlink(path: string): void {
+/** True when `path` is a regular file with one link and, when recorded, the job's own file. */
+function isOwnFile(path: string, job: JobRow): boolean {
+  let stat: ReturnType<typeof lstatOrNull>;
+  try {
+    stat = lstatOrNull(path);
+  } catch {
+    return false;
+  }
+  if (!stat?.isFile() || stat.nlink !== 1) return false;
+  const identity = job.settings.partFile;
+  return identity === undefined || isSameFile(stat, identity);
+}
+
+function tryUnlinkOwn(path: string, job: JobRow): void {
+  if (!isOwnFile(path, job)) return;
   try {
     unlinkSync(path);
   } catch {
     // Already gone: nothing to delete.
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -726,9 +738,11 @@ export function ensureWritableDir(dir: string): void {
     throw new DdmError(`Cannot use the download directory: ${dir}`, { code: 'ERR_IO', cause });
   }
   if (!isDir) throw new DdmError(`Not a directory: ${dir}`, { code: 'ERR_IO' });
-  const probePath = join(dir, `.ddm-write-test-${process.pid}-${Date.now()}`);
+  // An unguessable name, created exclusively (O_EXCL never follows a symlink planted there).
+  const probePath = join(dir, `.ddm-write-test-${process.pid}-${crypto.randomUUID()}`);
   try {
-    writeFileSync(probePath, '');
+    const { O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY } = constants;
+    closeSync(openSync(probePath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600));
     unlinkSync(probePath);
   } catch (cause) {
     throw new DdmError(`Download directory is not writable: ${dir}`, { code: 'ERR_IO', cause });

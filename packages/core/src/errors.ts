@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'ERR_DISK_FULL'
   | 'ERR_IO'
   | 'ERR_FILE_EXISTS'
+  /** A job's file is a symlink, has another hard link, or is not the file ddm created: never written through. */
+  | 'ERR_UNSAFE_PATH'
   | 'ERR_ENGINE_BUSY'
   | 'ERR_ILLEGAL_TRANSITION'
   | 'ERR_DB'

@@ -5,6 +5,8 @@ import { DdmError } from './errors.ts';
 import {
   fileNameFromResponse,
   MAX_FILE_NAME_BYTES,
+  MAX_NAME_BYTES,
+  PART_SUFFIX,
   pickFreeName,
   sanitizeFileName,
   splitExtension,
@@ -120,14 +122,41 @@ describe('sanitizeFileName', () => {
     expect(sanitizeFileName(name)).toBe(safe);
   });
 
-  test('cuts to 255 UTF-8 bytes on a code-point boundary, keeping the extension', () => {
+  test('cuts to 250 UTF-8 bytes on a code-point boundary, keeping the extension, so <name>.part fits in 255', () => {
     const long = `${'😀'.repeat(100)}.tar.gz`;
     const safe = sanitizeFileName(long);
-    expect(byteLength(safe)).toBeLessThanOrEqual(MAX_FILE_NAME_BYTES);
+    expect(byteLength(safe)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+    expect(byteLength(`${safe}${PART_SUFFIX}`)).toBeLessThanOrEqual(MAX_FILE_NAME_BYTES);
     expect(safe.endsWith('😀.tar.gz')).toBe(true);
     expect(safe.isWellFormed()).toBe(true);
-    expect(sanitizeFileName('a'.repeat(300))).toBe('a'.repeat(255));
-    expect(sanitizeFileName(`${'é'.repeat(200)}.pdf`)).toBe(`${'é'.repeat(125)}.pdf`);
+    expect(sanitizeFileName('a'.repeat(300))).toBe('a'.repeat(250));
+    expect(sanitizeFileName(`${'é'.repeat(200)}.pdf`)).toBe(`${'é'.repeat(123)}.pdf`);
+  });
+
+  test.each([
+    ['ASCII, 255 bytes', `${'a'.repeat(251)}.bin`],
+    ['ASCII, 251 bytes', `${'b'.repeat(247)}.iso`],
+    ['2-byte characters', `${'é'.repeat(126)}.txt`],
+    ['3-byte characters', `${'字'.repeat(84)}.mp4`],
+    ['4-byte characters, odd cut', `x${'😀'.repeat(63)}.gz`],
+    ['a long extension', `${'c'.repeat(238)}.abcdefghijklmnop`],
+    ['a .tar.gz extension', `${'d'.repeat(245)}.tar.gz`],
+    ['multi-byte extension', `${'e'.repeat(220)}.${'ü'.repeat(16)}`],
+    ['no extension, 255 bytes', 'f'.repeat(255)],
+  ])('a 251–255 byte name (%s): name, .part and "name (NNNN).ext.part" all fit in 255 bytes', (_, name) => {
+    expect(byteLength(name)).toBeGreaterThan(MAX_NAME_BYTES);
+    const safe = sanitizeFileName(name);
+    const [, extension] = splitExtension(name);
+    expect(safe.endsWith(extension)).toBe(true);
+    expect(safe.isWellFormed()).toBe(true);
+    // The cut keeps a prefix of the original stem, whole characters only.
+    expect(name.startsWith(safe.slice(0, safe.length - extension.length))).toBe(true);
+    expect(byteLength(`${safe}${PART_SUFFIX}`)).toBeLessThanOrEqual(MAX_FILE_NAME_BYTES);
+    for (const n of [1, 99, 9999, 10_000]) {
+      const collided = withCollisionSuffix(safe, n);
+      expect(collided.endsWith(` (${n})${extension}`)).toBe(true);
+      expect(byteLength(`${collided}${PART_SUFFIX}`)).toBeLessThanOrEqual(MAX_FILE_NAME_BYTES);
+    }
   });
 
   const hostilePiece = fc.constantFrom(

@@ -14,6 +14,15 @@ export const DEFAULT_FILE_NAME = 'download';
 /** Longest file name in UTF-8 bytes on ext4, btrfs, XFS, APFS (NTFS counts 255 UTF-16 units). */
 export const MAX_FILE_NAME_BYTES = 255;
 
+/** What a download is called while it is written: `<name>.part`. */
+export const PART_SUFFIX = '.part';
+
+/**
+ * Longest name ddm gives a download, in UTF-8 bytes: its `.part` must fit in
+ * {@link MAX_FILE_NAME_BYTES} too, or creating it fails with ENAMETOOLONG.
+ */
+export const MAX_NAME_BYTES = MAX_FILE_NAME_BYTES - PART_SUFFIX.length;
+
 export type FileNameSource = 'content-disposition' | 'url' | 'default';
 
 export interface FileNameInput {
@@ -329,9 +338,9 @@ export function splitExtension(name: string): [base: string, extension: string] 
   return [base, extension];
 }
 
-/** Cuts the base so `base + suffix + extension` fits in {@link MAX_FILE_NAME_BYTES}. */
+/** Cuts the base so `base + suffix + extension` fits in {@link MAX_NAME_BYTES}. */
 function fitName(base: string, suffix: string, extension: string): string {
-  const budgetBytes = MAX_FILE_NAME_BYTES - utf8ByteLength(suffix) - utf8ByteLength(extension);
+  const budgetBytes = MAX_NAME_BYTES - utf8ByteLength(suffix) - utf8ByteLength(extension);
   if (utf8ByteLength(base) <= budgetBytes) return `${base}${suffix}${extension}`;
   const cut = truncateUtf8(base, Math.max(0, budgetBytes)).replace(/[\s.]+$/u, '');
   return `${cut}${suffix}${extension}`;
@@ -348,7 +357,7 @@ function sanitizeToEmpty(name: string): string {
     .replace(EDGE_PATTERN, '');
   if (result === '') return '';
   if (WINDOWS_RESERVED_PATTERN.test(result)) result = `_${result}`;
-  if (utf8ByteLength(result) > MAX_FILE_NAME_BYTES) {
+  if (utf8ByteLength(result) > MAX_NAME_BYTES) {
     const [base, extension] = splitExtension(result);
     result = fitName(base, '', extension);
   }
@@ -367,7 +376,8 @@ function sanitizeToEmpty(name: string): string {
  *   dot Windows would drop);
  * - prefixes Windows device names (CON, PRN, AUX, NUL, COM0–9, LPT0–9, CONIN$, CONOUT$, with
  *   any extension) with `_`;
- * - cuts to at most 255 UTF-8 bytes on a code-point boundary, keeping the extension;
+ * - cuts to at most {@link MAX_NAME_BYTES} (250) UTF-8 bytes on a code-point boundary, keeping
+ *   the extension, so that `<name>.part` fits in 255 bytes too;
  * - returns `"download"` when nothing is left.
  *
  * The result is never empty, `.` or `..`, contains no separator, so `path.join(dir, result)` is
@@ -381,7 +391,7 @@ export function sanitizeFileName(name: string): string {
  * `name` with a collision counter before its extension: `("report.pdf", 1)` → `"report (1).pdf"`,
  * `("archive.tar.gz", 2)` → `"archive (2).tar.gz"`, `(".bashrc", 1)` → `".bashrc (1)"`,
  * `("README", 3)` → `"README (3)"`. `n` 0 returns `name` unchanged. The base is shortened when
- * needed so the result stays within 255 UTF-8 bytes.
+ * needed so the result stays within {@link MAX_NAME_BYTES} UTF-8 bytes (its `.part` within 255).
  *
  * @throws DdmError `ERR_USAGE` when `n` is not a non-negative integer.
  */

@@ -8,8 +8,8 @@ import { redactText, redactUrl } from './redact.ts';
 /** Variables a hook receives on top of ddm's own environment. */
 export interface HookEnv {
   DDM_JOB_ID: string | number;
-  /** Absolute path of the downloaded (or partial) file. */
-  DDM_JOB_PATH: string;
+  /** Absolute path of the downloaded (or partial) file; unset when there is no file. */
+  DDM_JOB_PATH?: string | undefined;
   /** Final job state: `completed`, `failed` or `canceled`. */
   DDM_JOB_STATE: string;
   /** The job's URL; redacted again here, so a caller cannot leak a signed URL by mistake. */
@@ -117,7 +117,9 @@ export async function runHook(
     if (value !== undefined) hookEnv[key] = value;
   }
   hookEnv.DDM_JOB_ID = String(env.DDM_JOB_ID);
-  hookEnv.DDM_JOB_PATH = env.DDM_JOB_PATH;
+  // Never an inherited value: the hook must not act on a path that is not this job's file.
+  if (env.DDM_JOB_PATH === undefined) delete hookEnv.DDM_JOB_PATH;
+  else hookEnv.DDM_JOB_PATH = env.DDM_JOB_PATH;
   hookEnv.DDM_JOB_STATE = env.DDM_JOB_STATE;
   hookEnv.DDM_JOB_URL = redactUrl(env.DDM_JOB_URL);
   if (env.DDM_JOB_ERROR !== undefined) hookEnv.DDM_JOB_ERROR = redactText(env.DDM_JOB_ERROR);

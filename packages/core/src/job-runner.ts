@@ -7,13 +7,20 @@
  * remove, shutdown); work of an older run is discarded because each run has its own signal.
  */
 
-import { existsSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { link, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobRow, Repos, SegmentRow } from '@ddm/db';
-import { verifyChecksum } from './checksum.ts';
 import { DdmError, type ErrorCode, errnoOf, HttpStatusError } from './errors.ts';
-import { ioError, PartFile } from './file-writer.ts';
+import {
+  type FileIdentity,
+  ioError,
+  isNameTaken,
+  isSameFile,
+  lstatOrNull,
+  PartFile,
+  unsafePathError,
+} from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
 import { type RequestContext, sendRequest } from './http.ts';
 import type { Logger } from './log.ts';
@@ -70,6 +77,8 @@ const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 /** Age from which a connection's rate counts (for splitting and laggard checks). */
 const RATE_MATURE_MS = 500;
 const MAX_SLOW_RESTARTS = 3;
+/** Names tried when the final name keeps being taken while the finished file is moved into place. */
+const MAX_MOVE_TRIES = 5;
 
 class LiveSegment {
   status: SegmentStatus = 'pending';
@@ -303,12 +312,16 @@ export class JobRun {
     this.fatalError = null;
     this.refreshJob();
     this.deps.transition(this.id, 'probing', isRestart ? 'restart' : null);
+    if (!isRestart && (await this.finishInterruptedMove())) return;
     this.ctx = this.deps.requestContext(this.job);
     const info = await this.withRetries('probe', () => probe(this.requestContext(), this.job.url, this.signal));
     this.host = new URL(info.finalUrl).host;
     this.applyProbe(info, isRestart);
     if (info.sizeBytes === 0) {
+      // Nothing to fetch, but the job still passes through downloading: the state table has no
+      // shortcut from probing to verifying, and none is needed.
       await this.ensureFile(0);
+      this.deps.transition(this.id, 'downloading');
       await this.finish();
       return;
     }
@@ -399,11 +412,12 @@ export class JobRun {
 
   private freeName(name: string): string {
     const overwrite = this.job.settings.overwrite ?? this.deps.settings().overwrite;
+    // lstat, not stat: a dangling symlink at a name makes it taken, not free.
     const isTaken = (candidate: string) => {
       const full = join(this.job.dir, candidate);
       if (this.deps.isPathReserved(full, this.id)) return true;
-      if (existsSync(`${full}.part`)) return true;
-      return overwrite !== 'overwrite' && existsSync(full);
+      if (isNameTaken(`${full}.part`)) return true;
+      return overwrite !== 'overwrite' && isNameTaken(full);
     };
     if (!isTaken(name)) return name;
     if (overwrite === 'fail') {
@@ -417,7 +431,7 @@ export class JobRun {
   private async ensureFile(sizeBytes: number | null): Promise<void> {
     const { repos } = this.deps;
     if (this.job.hasCreatedFile) {
-      const existing = await PartFile.openExisting(this.partPath);
+      const existing = await PartFile.openExisting(this.partPath, this.job.settings.partFile);
       if (existing) {
         this.file = existing;
         // A fresh plan (a restart from zero, a new version) must not inherit the old file's
@@ -435,7 +449,10 @@ export class JobRun {
       }
     }
     this.file = await PartFile.create(this.partPath, sizeBytes, this.deps.settings().fileAllocation);
-    repos.jobs.update(this.id, { hasCreatedFile: true });
+    repos.jobs.update(this.id, {
+      hasCreatedFile: true,
+      settings: { ...this.job.settings, partFile: this.file.identity },
+    });
     this.refreshJob();
   }
 
@@ -1017,9 +1034,9 @@ export class JobRun {
       });
     }
     await file.sync();
-    await this.closeFile();
     if (this.job.checksum) {
-      const result = await verifyChecksum(this.partPath, this.job.checksum);
+      // Through the open, checked handle: by now the name could point somewhere else.
+      const result = await file.checksum(this.job.checksum);
       if (!result.ok) {
         throw new DdmError(
           `Checksum mismatch: expected ${result.expected}, got ${result.actual}; data kept in ${this.partPath}`,
@@ -1027,17 +1044,32 @@ export class JobRun {
         );
       }
     }
-    await this.moveIntoPlace();
+    await this.moveIntoPlace(file);
+    await this.closeFile();
+    this.complete();
+  }
+
+  private complete(): void {
     this.deps.repos.jobs.update(this.id, { completedAt: Date.now(), errorCode: null, errorMessage: null });
     this.deps.repos.live.delete(this.id);
     this.deps.transition(this.id, 'completed');
   }
 
-  /** Renames `.part` to the final name without ever replacing a file that appeared meanwhile. */
-  private async moveIntoPlace(): Promise<void> {
+  /**
+   * Gives the finished `.part` its final name, never through a symlink and never over a file
+   * that appeared meanwhile (unless `overwrite`). The `.part` keeps its name until the end: it is
+   * linked under the final name (EEXIST: under the next free `name (n).ext`), the name is
+   * recorded, then the `.part` is unlinked. A crash at any step leaves the job's inode under the
+   * `.part`, under both names, or under the final name only; {@link finishInterruptedMove} ends
+   * the move from each of them on the next run.
+   * @throws DdmError ERR_UNSAFE_PATH (the .part was swapped), ERR_FILE_EXISTS (overwrite = "fail"), ERR_IO
+   */
+  private async moveIntoPlace(file: PartFile): Promise<void> {
     const overwrite = this.job.settings.overwrite ?? this.deps.settings().overwrite;
     const part = this.partPath;
+    file.assertAt(part);
     if (overwrite === 'overwrite') {
+      // rename() replaces the name itself: a symlink there is replaced, its target left alone.
       try {
         await rename(part, this.finalPath);
       } catch (error) {
@@ -1045,36 +1077,117 @@ export class JobRun {
       }
       return;
     }
-    for (let i = 0; i < 3; i++) {
+    let name = this.job.fileName;
+    for (let tries = 0; ; tries++) {
+      const target = join(this.job.dir, name);
+      if ((await this.linkAs(file, part, target)) === 'linked') break;
+      if (overwrite === 'fail') {
+        throw new DdmError(`File already exists (overwrite = "fail"): ${target}`, { code: 'ERR_FILE_EXISTS' });
+      }
+      if (tries >= MAX_MOVE_TRIES) {
+        throw new DdmError(`Could not find a free name for: ${this.finalPath}`, { code: 'ERR_FILE_EXISTS' });
+      }
+      name = this.freeName(this.job.fileName);
+    }
+    if (name !== this.job.fileName) {
+      this.deps.repos.jobs.update(this.id, { fileName: name });
+      this.job = { ...this.job, fileName: name };
+      this.setWhy(`saved as ${name}: the original name was taken while downloading`);
+    }
+    try {
+      await unlink(part);
+    } catch (error) {
+      // Gone already: the rename fallback below moved it.
+      if (errnoOf(error) !== 'ENOENT') throw ioError(error, 'removing', part);
+    }
+  }
+
+  /** Links the checked `.part` as `target`; 'taken' when anything has that name. */
+  private async linkAs(file: PartFile, part: string, target: string): Promise<'linked' | 'taken'> {
+    try {
+      // link() fails with EEXIST instead of replacing: no race with a file created meanwhile.
+      await link(part, target);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'EEXIST') return 'taken';
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+        // No hard links on this file system (FAT, some network mounts): rename to a free name.
+        if (isNameTaken(target)) return 'taken';
+        try {
+          await rename(part, target);
+        } catch (renameError) {
+          throw ioError(renameError, 'renaming the finished download', target);
+        }
+        return 'linked';
+      }
+      throw ioError(error, 'renaming the finished download', target);
+    }
+    // link() does not follow a symlink at `part`: had one been swapped in since the check, the
+    // new name would be a second name of that symlink. Undo it and refuse.
+    const linked = lstatOrNull(target);
+    if (!linked?.isFile() || !isSameFile(linked, file.identity)) {
+      await unlink(target).catch(() => {});
+      throw unsafePathError(part, 'it was replaced while ddm moved it into place');
+    }
+    return 'linked';
+  }
+
+  /**
+   * A run that crashed while moving the finished file into place left the job's inode under its
+   * final name, and maybe still under `.part`. Its bytes were checked before the move began, so
+   * the move is ended now (no request is made). True when the job is complete.
+   */
+  private async finishInterruptedMove(): Promise<boolean> {
+    const identity = this.job.settings.partFile;
+    const size = this.job.sizeBytes;
+    if (identity === undefined || size === null || !this.job.hasCreatedFile) return false;
+    const part = lstatOrNull(this.partPath);
+    // The usual case: the .part is the job's only name (opening it checks the rest).
+    if (part && part.nlink === 1) return false;
+    const written = this.deps.repos.segments.list(this.id).reduce((sum, s) => sum + s.writtenBytes, 0);
+    if (written !== size) return false;
+    const finalName = this.otherNameOf(identity, size);
+    if (finalName === null) return false;
+    if (part && isSameFile(part, identity)) {
       try {
-        // link() fails with EEXIST instead of replacing: no race with a file created meanwhile.
-        await link(part, this.finalPath);
-        await unlink(part);
-        return;
+        await unlink(this.partPath);
       } catch (error) {
-        const code = errnoOf(error);
-        if (code === 'EEXIST') {
-          if (overwrite === 'fail') throw ioError(error, 'renaming the finished download', this.finalPath);
-          const name = this.freeName(this.job.fileName);
-          await rename(part, join(this.job.dir, `${name}.part`)).catch((e) => {
-            throw ioError(e, 'renaming', part);
-          });
-          this.deps.repos.jobs.update(this.id, { fileName: name });
-          this.job = { ...this.job, fileName: name };
-          this.setWhy(`saved as ${name}: the original name was taken while downloading`);
-          continue;
-        }
-        if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
-          if (existsSync(this.finalPath)) continue;
-          await rename(part, this.finalPath).catch((e) => {
-            throw ioError(e, 'renaming the finished download', this.finalPath);
-          });
-          return;
-        }
-        throw ioError(error, 'renaming the finished download', this.finalPath);
+        if (errnoOf(error) !== 'ENOENT') throw ioError(error, 'removing', this.partPath);
       }
     }
-    throw new DdmError(`Could not find a free name for: ${this.finalPath}`, { code: 'ERR_FILE_EXISTS' });
+    if (finalName !== this.job.fileName) {
+      this.deps.repos.jobs.update(this.id, { fileName: finalName });
+      this.job = { ...this.job, fileName: finalName };
+    }
+    this.deps.log.info('finished a move into place that a previous run left halfway', { fileName: finalName });
+    this.deps.transition(this.id, 'downloading', 'finishing an interrupted move into place');
+    this.deps.transition(this.id, 'verifying');
+    this.complete();
+    return true;
+  }
+
+  /**
+   * The one name in the job's folder, other than the `.part`, of the regular file `identity`
+   * names, `sizeBytes` long, on the folder's device; null when there is none or more than one. The
+   * final name is tried first; the folder is listed only when the move fell back to another name.
+   */
+  private otherNameOf(identity: FileIdentity, sizeBytes: number): string | null {
+    const dir = this.job.dir;
+    const partName = `${this.job.fileName}.part`;
+    let dev: number;
+    let names: string[];
+    try {
+      dev = lstatSync(dir).dev;
+      const isOurs = (name: string): boolean => {
+        const stat = lstatOrNull(join(dir, name));
+        return stat?.isFile() === true && isSameFile(stat, identity) && stat.dev === dev && stat.size === sizeBytes;
+      };
+      if (isOurs(this.job.fileName)) return this.job.fileName;
+      names = readdirSync(dir).filter((name) => name !== partName && isOurs(name));
+    } catch {
+      return null;
+    }
+    return names.length === 1 ? (names[0] as string) : null;
   }
 }
 

@@ -26,6 +26,14 @@ export interface JobSettings {
   cookies?: { name: string; value: string; domain: string; path: string; secure: boolean; hostOnly: boolean }[];
   needsCookies?: boolean;
   restarts?: number;
+  /**
+   * Identity of the `.part` ddm created for this job (kept by link and rename, so also the final
+   * file's): a file at the job's names with another identity is not ddm's and is never written,
+   * moved or deleted. The inode plus its birth time (0 where the file system has none), because
+   * a freed inode number is reused at once; not the device number, which may change across
+   * reboots.
+   */
+  partFile?: { ino: number; birthtimeMs: number };
 }
 
 export interface JobRow {
