@@ -6,9 +6,11 @@
  */
 
 import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
+import { flushFreedBytes } from './credential-wipe.ts';
 import { isLockHolderAlive, removeJobRow, storedJobSnapshot, storedSegment } from './engine.ts';
 import { DdmError } from './errors.ts';
 import { canTransition, FINAL_STATES } from './job.ts';
+import { redactText } from './redact.ts';
 import type {
   AddOptions,
   EngineController,
@@ -78,7 +80,7 @@ function setState(repos: Repos, jobId: number, to: JobState, reason: string): vo
   }
   repos.db.transaction(() => {
     repos.jobs.update(jobId, to === 'queued' ? { state: to, errorCode: null, errorMessage: null } : { state: to });
-    repos.events.append(jobId, 'job-state', { jobId, from: job.state, to, reason });
+    repos.events.append(jobId, 'job-state', { jobId, from: job.state, to, reason: redactText(reason) });
   })();
 }
 
@@ -107,7 +109,10 @@ export function applyOffline(
         setState(repos, job.id, 'canceled', 'canceled by the user');
       return;
     case 'remove':
-      if (job) removeJobRow(repos, job, arg.deleteFiles === true);
+      if (job) {
+        removeJobRow(repos, job, arg.deleteFiles === true);
+        flushFreedBytes(repos);
+      }
       return;
     case 'limit':
       if (job) repos.jobs.update(job.id, { limitBytesPerSec: (arg.bytesPerSec as number | null) ?? null });

@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { cookieHeaderFor } from '@ddm/har';
 import { parseChecksumSpec } from './checksum.ts';
+import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
 import { runHook } from './hooks.ts';
@@ -19,7 +20,7 @@ import { type Logger, nullLogger } from './log.ts';
 import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
 import { proxyForUrl } from './proxy.ts';
 import { TokenBucket } from './rate-limit.ts';
-import { redactUrl } from './redact.ts';
+import { redactDeep, redactUrl } from './redact.ts';
 import { ConnectionPool } from './scheduler.ts';
 import type { EngineSettings } from './settings.ts';
 import type {
@@ -139,10 +140,13 @@ export class Engine implements EngineController {
   }
 
   private emit(input: EventInput): void {
-    const event = { ...input, at: Date.now() } as EngineEvent;
+    // Redacted before it is stored or shown: a reason or message may quote a signed URL or a
+    // header that a server echoed.
+    const { type, ...fields } = input as EventInput & Record<string, unknown>;
+    const data = redactDeep(fields) as Record<string, unknown>;
+    const event = { ...data, type, at: Date.now() } as unknown as EngineEvent;
     const jobId = 'jobId' in event ? event.jobId : null;
     try {
-      const { type, at: _at, ...data } = event as EngineEvent & Record<string, unknown>;
       this.repos.events.append(jobId, type, data, event.at);
     } catch (error) {
       this.log.warn('cannot record event', { type: event.type, error: String(error) });
@@ -164,8 +168,15 @@ export class Engine implements EngineController {
     if (job.state === to) return;
     assertTransition(jobId, job.state, to);
     this.repos.jobs.update(jobId, { state: to });
+    if (to === 'completed') this.forgetCredentials(jobId);
     this.log.info('job state', { jobId, from: job.state, to, reason });
     this.emit({ type: 'job-state', jobId, from: job.state, to, reason });
+  }
+
+  /** A completed job needs no credentials any more: wiped from its row, the WAL and memory. */
+  private forgetCredentials(jobId: number): void {
+    this.secrets.delete(jobId);
+    wipeJobCredentials(this.repos, jobId);
   }
 
   // ---- adding ------------------------------------------------------------------------------
@@ -297,6 +308,7 @@ export class Engine implements EngineController {
     // The run may have renamed or created the file meanwhile: delete what the row says now.
     removeJobRow(this.repos, this.repos.jobs.get(jobId) ?? job, options.deleteFiles ?? false);
     this.secrets.delete(jobId);
+    flushFreedBytes(this.repos);
     this.emit({ type: 'job-removed', jobId });
   }
 
