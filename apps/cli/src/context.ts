@@ -55,6 +55,7 @@ export function settingsFromConfig(config: DdmConfig): EngineSettings {
     retryBaseDelayMs: config.retry.baseDelayMs,
     retryMaxDelayMs: config.retry.maxDelayMs,
     connectTimeoutMs: config.timeouts.connectMs,
+    probeTimeoutMs: config.timeouts.probeMs,
     lowSpeedBytesPerSec: config.timeouts.lowSpeedBytesPerSec,
     lowSpeedTimeMs: config.timeouts.lowSpeedTimeMs > 0 ? config.timeouts.lowSpeedTimeMs : Number.POSITIVE_INFINITY,
     maxBytesPerSec: config.maxBytesPerSec > 0 ? config.maxBytesPerSec : null,

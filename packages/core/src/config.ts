@@ -28,6 +28,12 @@ export interface RetryConfig {
 export interface TimeoutsConfig {
   /** Time allowed to connect and receive response headers. */
   connectMs: number;
+  /**
+   * Time allowed for a probe to get an answer (connect and response headers), over all its
+   * tries: a server that accepts and never answers fails after this long, not after every retry
+   * of `connectMs`.
+   */
+  probeMs: number;
   /** A connection slower than this for `lowSpeedTimeMs` is stalled; 0 disables the check. */
   lowSpeedBytesPerSec: number;
   lowSpeedTimeMs: number;
@@ -93,6 +99,7 @@ export type ConfigKey =
   | 'retry.base_delay_ms'
   | 'retry.max_delay_ms'
   | 'timeouts.connect_ms'
+  | 'timeouts.probe_ms'
   | 'timeouts.low_speed_bytes_per_sec'
   | 'timeouts.low_speed_time_ms';
 
@@ -217,7 +224,7 @@ export const DEFAULT_CONFIG: Readonly<DdmConfig> = Object.freeze({
   onComplete: '',
   onError: '',
   retry: Object.freeze({ attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 }),
-  timeouts: Object.freeze({ connectMs: 15_000, lowSpeedBytesPerSec: 1 * KIB, lowSpeedTimeMs: 20_000 }),
+  timeouts: Object.freeze({ connectMs: 15_000, probeMs: 30_000, lowSpeedBytesPerSec: 1 * KIB, lowSpeedTimeMs: 20_000 }),
 });
 
 interface KeySpec {
@@ -346,6 +353,13 @@ const SPECS: readonly KeySpec[] = [
     min: 100,
     max: 600_000,
     description: 'Time allowed to connect and receive the response headers.',
+  },
+  {
+    key: 'timeouts.probe_ms',
+    type: 'integer',
+    min: 100,
+    max: 3_600_000,
+    description: 'Time a probe may take to get an answer (connect and headers), over all its retries.',
   },
   {
     key: 'timeouts.low_speed_bytes_per_sec',

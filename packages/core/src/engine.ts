@@ -531,6 +531,7 @@ export class Engine implements EngineController {
         }),
       userAgent: this.settings.userAgent,
       connectTimeoutMs: this.settings.connectTimeoutMs,
+      probeTimeoutMs: this.settings.probeTimeoutMs,
     };
   }
 

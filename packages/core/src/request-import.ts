@@ -333,6 +333,7 @@ export function requestContextFor(request: ImportedRequest, environment: ProbeEn
       }),
     userAgent: environment.settings.userAgent,
     connectTimeoutMs: environment.settings.connectTimeoutMs,
+    probeTimeoutMs: environment.settings.probeTimeoutMs,
   };
 }
 

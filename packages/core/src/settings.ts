@@ -11,6 +11,8 @@ export interface EngineSettings {
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
   connectTimeoutMs: number;
+  /** Deadline for a probe to get an answer, over all its tries (config `timeouts.probe_ms`). */
+  probeTimeoutMs: number;
   /** A connection under this rate for `lowSpeedTimeMs` is stalled: aborted and retried. */
   lowSpeedBytesPerSec: number;
   lowSpeedTimeMs: number;
@@ -40,6 +42,7 @@ export const DEFAULT_SETTINGS: EngineSettings = {
   retryBaseDelayMs: 500,
   retryMaxDelayMs: 30_000,
   connectTimeoutMs: 15_000,
+  probeTimeoutMs: 30_000,
   lowSpeedBytesPerSec: 1024,
   lowSpeedTimeMs: 20_000,
   maxBytesPerSec: null,
