@@ -9,6 +9,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { cookieHeaderFor } from '@ddm/har';
 import { parseChecksumSpec } from './checksum.ts';
+import { assertControlApplies } from './control.ts';
 import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
@@ -576,6 +577,9 @@ export class Engine implements EngineController {
   private async apply(command: CommandRow): Promise<void> {
     const id = command.jobId ?? -1;
     const arg = command.arg;
+    // From another process: a refused verb says what state the job is in (the sender prints it).
+    const job = this.repos.jobs.get(id);
+    if (job) assertControlApplies(command.kind, id, job.state);
     switch (command.kind) {
       case 'pause':
         return this.pause(id);
