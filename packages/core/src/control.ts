@@ -182,6 +182,7 @@ export function applyOffline(
       return;
     case 'refresh':
     case 'wake':
+    case 'adopt':
       return;
     default: {
       const never: never = kind;

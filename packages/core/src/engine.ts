@@ -58,7 +58,10 @@ export interface EngineOptions {
 export interface RunOptions {
   /** Stay up and pick up jobs queued later (daemon mode). */
   isWatching?: boolean;
-  /** Only run these jobs (`ddm get`). */
+  /**
+   * Only run these jobs (`ddm get`), and jobs handed over later by an `adopt` command (a second
+   * `ddm get` while this one runs): the run ends when all of them ended.
+   */
   jobIds?: readonly number[];
   signal?: AbortSignal;
 }
@@ -114,6 +117,8 @@ export class Engine implements EngineController {
   private isStopping = false;
   private lastDataVersion = -1;
   private snapshotCache: EngineSnapshot | null = null;
+  /** The jobs a `get` run is limited to (null: all); `adopt` adds to it. */
+  private onlyJobs: Set<number> | null = null;
   readonly pid: number;
 
   constructor(private readonly options: EngineOptions) {
@@ -356,6 +361,7 @@ export class Engine implements EngineController {
     this.isStopping = false;
     const summary: RunSummary = { completed: [], failed: [], interrupted: [] };
     const only = options.jobIds ? new Set(options.jobIds) : null;
+    this.onlyJobs = only;
     const onAbort = () => this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const heartbeat = setInterval(() => this.repos.lock.heartbeat(this.pid), HEARTBEAT_MS);
@@ -593,6 +599,11 @@ export class Engine implements EngineController {
         return this.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
       case 'connections':
         return this.setConnections(id, Number(arg.connections));
+      case 'adopt':
+        this.requireJob(id);
+        this.onlyJobs?.add(id);
+        this.wake();
+        return;
       case 'refresh':
       case 'wake':
         this.wake();
