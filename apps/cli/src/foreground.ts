@@ -1,5 +1,5 @@
 /** Runs (or waits for) jobs in the foreground with a progress display. Shared by get, run, wait, demo. */
-import { type Engine, type JobSnapshot, type RunSummary, runningEngine, snapshotFromDb } from '@ddm/core';
+import { DdmError, type Engine, type JobSnapshot, type RunSummary, runningEngine, snapshotFromDb } from '@ddm/core';
 import type { Context } from './context.ts';
 import { createProgressPrinter, type Output } from './output.ts';
 
@@ -10,19 +10,42 @@ export interface ForegroundResult {
 
 const FINAL = ['completed', 'failed', 'canceled'];
 
-/** Runs an engine in this process (or, if one already runs on the DB, waits for it). */
+/**
+ * Runs an engine in this process. With `jobIds` (`ddm get`) and another engine already running
+ * on the DB, hands the jobs to it (an `adopt` command: a `get` engine then runs them too and
+ * stays up until they end) and waits for their outcome; if that engine ends before it took them,
+ * runs them here after all.
+ */
 export async function runInForeground(
   ctx: Context,
   out: Output,
   options: { jobIds?: number[]; isWatching?: boolean; engine?: Engine } = {},
 ): Promise<ForegroundResult> {
-  const other = runningEngine(ctx.repos);
-  if (other && options.jobIds) {
-    out.note(
-      `ddm engine pid ${other.pid} is running on this database; it will download job(s) ${options.jobIds.join(', ')}`,
-    );
-    return waitForJobs(ctx, out, options.jobIds);
+  const jobIds = options.jobIds;
+  for (;;) {
+    const other = jobIds ? runningEngine(ctx.repos) : null;
+    if (jobIds && other) {
+      for (const id of jobIds) ctx.repos.commands.enqueue('adopt', id);
+      out.note(`ddm engine pid ${other.pid} is running on this database; it downloads job(s) ${jobIds.join(', ')}`);
+      const waited = await waitForJobs(ctx, out, jobIds);
+      if (!waited.isStranded) return waited;
+      continue;
+    }
+    try {
+      return await runHere(ctx, out, options);
+    } catch (error) {
+      // Another engine took the lock between the check and our start: hand the jobs to it.
+      if (jobIds && error instanceof DdmError && error.code === 'ERR_ENGINE_BUSY') continue;
+      throw error;
+    }
   }
+}
+
+async function runHere(
+  ctx: Context,
+  out: Output,
+  options: { jobIds?: number[]; isWatching?: boolean; engine?: Engine },
+): Promise<ForegroundResult> {
   const engine = options.engine ?? ctx.createEngine();
   const printer = createProgressPrinter(out);
   let isInterrupted = false;
@@ -49,8 +72,15 @@ export async function runInForeground(
   return { jobs: snapshot.jobs.filter((j) => ids.includes(j.id)), isInterrupted };
 }
 
-/** Polls the DB until every job is final (or paused), printing progress. */
-export async function waitForJobs(ctx: Context, out: Output, jobIds: number[]): Promise<ForegroundResult> {
+/**
+ * Polls the DB until every job is final (or paused), printing progress. `isStranded`: it stopped
+ * because no engine runs while a job still waits for one.
+ */
+export async function waitForJobs(
+  ctx: Context,
+  out: Output,
+  jobIds: number[],
+): Promise<ForegroundResult & { isStranded: boolean }> {
   const printer = createProgressPrinter(out);
   let isInterrupted = false;
   const onSignal = () => {
@@ -66,7 +96,7 @@ export async function waitForJobs(ctx: Context, out: Output, jobIds: number[]): 
         !runningEngine(ctx.repos) && jobs.some((j) => !FINAL.includes(j.state) && j.state !== 'paused');
       if (isDone || isInterrupted || isStranded) {
         printer.done();
-        return { jobs, isInterrupted };
+        return { jobs, isInterrupted, isStranded: isStranded && !isDone && !isInterrupted };
       }
       await Bun.sleep(250);
     }

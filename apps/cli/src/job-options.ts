@@ -1,5 +1,6 @@
 /** Per-job flags shared by `get`, `add` and `import-har`, validated into AddOptions. */
-import { type AddOptions, DdmError, parseChecksumSpec, parseRate } from '@ddm/core';
+import { type AddOptions, DdmError, type JobSecrets, parseChecksumSpec, parseRate } from '@ddm/core';
+import type { JobSettings } from '@ddm/db';
 import { type Context, downloadDir } from './context.ts';
 
 export interface JobFlags {
@@ -11,6 +12,14 @@ export interface JobFlags {
   limit?: string | number;
   priority?: string | number;
   overwrite?: boolean;
+  /** Store a `-H 'Cookie: ...'` in the job DB (like HAR / curl cookies); otherwise it stays in this process. */
+  rememberCookies?: boolean;
+}
+
+/** AddOptions plus what only this process keeps (a `-H Cookie` without --remember-cookies). */
+export interface JobAddOptions extends AddOptions {
+  secrets?: JobSecrets;
+  settings?: JobSettings;
 }
 
 export function asList(value: string | number | (string | number)[] | undefined): string[] {
@@ -18,14 +27,30 @@ export function asList(value: string | number | (string | number)[] | undefined)
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-/** Parses `Name: value`. @throws DdmError ERR_USAGE naming the header. */
+/** Header field-name token (RFC 9110 section 5.1). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses `Name: value`. A value with CR, LF or NUL would split into a second header (request
+ * smuggling) or be refused by fetch as a network error on every retry: it is a usage error here.
+ * @throws DdmError ERR_USAGE naming the header (never quoting its value, which may be a secret).
+ */
 export function parseHeader(text: string): [string, string] {
   const i = text.indexOf(':');
   const name = i > 0 ? text.slice(0, i).trim() : '';
-  if (!name || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
-    throw new DdmError(`Invalid header (expected "Name: value"): ${text}`, { code: 'ERR_USAGE' });
+  if (!name || !HEADER_NAME.test(name)) {
+    const shown = name ? `"${name.replace(/[\r\n\0]/g, ' ')}" is not a valid header name` : 'expected "Name: value"';
+    throw new DdmError(`Invalid header (${shown}): -H ${name ? JSON.stringify(name) : JSON.stringify(text)}`, {
+      code: 'ERR_USAGE',
+    });
   }
-  return [name, text.slice(i + 1).trim()];
+  const value = text.slice(i + 1).trim();
+  if (/[\r\n\0]/.test(value)) {
+    throw new DdmError(`Invalid header value (contains CR, LF or NUL, which HTTP forbids): -H ${name}`, {
+      code: 'ERR_USAGE',
+    });
+  }
+  return [name, value];
 }
 
 export function parseIntFlag(name: string, value: string | number, min: number, max: number): number {
@@ -36,13 +61,26 @@ export function parseIntFlag(name: string, value: string | number, min: number, 
   return n;
 }
 
-export function jobOptions(ctx: Context, flags: JobFlags): AddOptions {
+/**
+ * The per-job flags as options for `Engine.addJob`. A `-H 'Cookie: ...'` follows the rule of HAR
+ * and curl cookies: without --remember-cookies it lives in this process only (`secrets`, listed
+ * in `withheldHeaders` so a later process asks for it again instead of failing with a 403).
+ * @throws DdmError ERR_USAGE naming the flag.
+ */
+export function jobOptions(ctx: Context, flags: JobFlags): JobAddOptions {
   const headers: Record<string, string> = {};
+  const inMemory: Record<string, string> = {};
   for (const h of asList(flags.header)) {
     const [name, value] = parseHeader(h);
-    headers[name] = value;
+    if (name.toLowerCase() === 'cookie' && flags.rememberCookies !== true) inMemory[name] = value;
+    else headers[name] = value;
   }
-  const options: AddOptions = { dir: downloadDir(ctx, flags.dir), headers };
+  const options: JobAddOptions = { dir: downloadDir(ctx, flags.dir), headers };
+  const withheld = Object.keys(inMemory);
+  if (withheld.length > 0) {
+    options.secrets = { headers: inMemory };
+    options.settings = { withheldHeaders: withheld };
+  }
   if (flags.output !== undefined) {
     const name = String(flags.output);
     if (!name || name.includes('/') || name === '.' || name === '..') {

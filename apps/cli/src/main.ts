@@ -82,6 +82,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   );
   for (const [f, d] of JOB_OPTIONS) get.option(f, d);
   get
+    .option('--remember-cookies', 'Store a -H Cookie in the job DB so `ddm run` can resume an interrupted get')
     .example('ddm get https://example.com/big.iso -c 16 -d ~/Downloads')
     .example('ddm get https://example.com/a.zip --checksum sha256:9f86d0...')
     .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => getCommand(ctx, out, url, flags))));
@@ -91,7 +92,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   add
     .option('--curl <command>', 'Add the request of a browser "Copy as cURL" command (bash or cmd quoting)')
     .option('--allow-cookies', 'Send the cookies of a --curl command (scoped to their domain)')
-    .option('--remember-cookies', 'Store those cookies in the job DB so a later process can resume')
+    .option('--remember-cookies', 'Store those cookies (and a -H Cookie) in the job DB so `ddm run` can use them')
     .example('ddm add https://example.com/a.iso https://example.com/b.iso --priority 5')
     .example('ddm add https://example.com/a.iso --json   # {"ids":[1]}')
     .action((urls: string[], flags: Flags) =>

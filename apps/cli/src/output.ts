@@ -157,9 +157,14 @@ export function jobJson(job: JobSnapshot) {
   };
 }
 
-/** Prints snapshot progress: one live line on a TTY, a plain line every few seconds otherwise. */
+/**
+ * Prints snapshot progress: one live line on a TTY, a plain line every few seconds otherwise.
+ * Plain lines go to a log or a pipe and stay there: the first comes only after `intervalMs`, and
+ * only once bytes flow, so a download that fails early (bad URL, refused port, 404) or ends
+ * quickly prints its outcome alone.
+ */
 export function createProgressPrinter(out: Output, intervalMs = 3000) {
-  let lastPlain = 0;
+  let lastPlain = Date.now();
   let lastWidth = 0;
   return {
     update(jobs: readonly JobSnapshot[]): void {
@@ -167,6 +172,7 @@ export function createProgressPrinter(out: Output, intervalMs = 3000) {
       const active = jobs.filter((j) => ['probing', 'downloading', 'verifying'].includes(j.state));
       if (active.length === 0) return;
       const text = active.length === 1 ? progressLine(active[0] as JobSnapshot) : summaryLine(active);
+      if (!out.isTty && !active.some((j) => j.doneBytes > 0)) return;
       if (out.isTty) {
         const cols = process.stderr.columns || 100;
         const clipped = text.length > cols - 1 ? `${text.slice(0, cols - 2)}…` : text;

@@ -265,3 +265,44 @@ describe('scripting', () => {
     expect((await sb.job(slowId)).state).toBe('canceled');
   }, 60_000);
 });
+
+describe('pause, resume and cancel say what state the job is in', () => {
+  for (const where of ['offline', 'via a running engine'] as const) {
+    test(`completed, paused, queued and canceled jobs (${where})`, async () => {
+      await using server = await startTestServer({ files: [{ path: '/s.bin', body: generatedBody(64 * 1024, 9) }] });
+      await using sb = new Sandbox();
+      const done = await sb.run(['get', server.url('/s.bin'), '-d', sb.dir]);
+      expect(done.exitCode).toBe(0);
+      const completedId = (await sb.status()).jobs[0]?.id as number;
+      const pausedId = await sb.add('http://127.0.0.1:9/never.bin');
+      await sb.ok(['pause', String(pausedId)]);
+      const canceledId = await sb.add('http://127.0.0.1:9/never2.bin');
+      await sb.ok(['cancel', String(canceledId)]);
+      if (where === 'via a running engine') await sb.startEngine(['--watch']);
+
+      for (const verb of ['pause', 'resume', 'cancel']) {
+        const result = await sb.run([verb, String(completedId)]);
+        expect(result.exitCode).toBe(2);
+        expect(result.stderr).toContain(`Job ${completedId} is already complete`);
+      }
+      const pausedAgain = await sb.run(['pause', String(pausedId)]);
+      expect(pausedAgain.exitCode).toBe(0);
+      expect(pausedAgain.stdout).toContain(`Job ${pausedId} is already paused`);
+      const canceledAgain = await sb.run(['cancel', String(canceledId)]);
+      expect(canceledAgain.exitCode).toBe(0);
+      expect(canceledAgain.stdout).toContain(`Job ${canceledId} is already canceled`);
+      const pauseCanceled = await sb.run(['pause', String(canceledId)]);
+      expect(pauseCanceled.exitCode).toBe(2);
+      expect(pauseCanceled.stderr).toContain(`Job ${canceledId} is canceled: nothing to pause`);
+      if (where === 'offline') {
+        await sb.ok(['resume', String(pausedId)]);
+        const resumedAgain = await sb.run(['resume', String(pausedId)]);
+        expect(resumedAgain.exitCode).toBe(0);
+        expect(resumedAgain.stdout).toContain(`Job ${pausedId} is already queued`);
+      }
+      const states = new Map((await sb.status()).jobs.map((j) => [j.id, j.state]));
+      expect(states.get(completedId)).toBe('completed');
+      expect(states.get(canceledId)).toBe('canceled');
+    }, 60_000);
+  }
+});

@@ -114,6 +114,8 @@ describe('add --curl: Chrome, cmd quoting', () => {
       '--json',
     ]);
     expect((JSON.parse(added.stdout) as AddJson).jobs[0]?.cookies.sent).toEqual(['theme', 'session']);
+    // Remembered on purpose: the cookies are in the (private) DB until the job completes.
+    expect(leaked(homeFiles(sandbox).db, [SESSION])).toEqual([SESSION]);
     const run = await sandbox.run(['run']);
     expect(run.exitCode).toBe(0);
     expect(await fileSha256(join(sandbox.dir, 'dataset-2024.tar.gz'))).toBe(body.sha256Hex());
@@ -126,9 +128,9 @@ describe('add --curl: Chrome, cmd quoting', () => {
       expect(r.headers.cookie).toBeUndefined();
       expect(r.headers['user-agent']).toContain('Windows NT 10.0');
     }
-    // Remembered on purpose: the cookies are in the (private) DB, never in the log.
+    // Wiped once the job completed; never in the log.
     const files = homeFiles(sandbox);
-    expect(leaked(files.db, [SESSION])).toEqual([SESSION]);
+    expect(leaked(files.db, [SESSION])).toEqual([]);
     expect(leaked(files.log, [SESSION])).toEqual([]);
   });
 

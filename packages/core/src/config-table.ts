@@ -226,6 +226,15 @@ export const CONFIG_TABLE = [
     description: 'Time allowed to connect and receive the response headers.',
   },
   {
+    key: 'timeouts.probe_ms',
+    type: 'integer',
+    default: 30_000,
+    min: 100,
+    max: 3_600_000,
+    setting: 'probeTimeoutMs',
+    description: 'Time a probe may take to get an answer (connect and response headers), over all its tries.',
+  },
+  {
     key: 'timeouts.low_speed_bytes_per_sec',
     type: 'size',
     default: 1 * KIB,

@@ -6,9 +6,11 @@
  */
 
 import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
+import { flushFreedBytes } from './credential-wipe.ts';
 import { isLockHolderAlive, removeJobRow, storedJobSnapshot, storedSegment } from './engine.ts';
 import { DdmError } from './errors.ts';
 import { canTransition, FINAL_STATES } from './job.ts';
+import { redactText } from './redact.ts';
 import type {
   AddOptions,
   EngineController,
@@ -70,6 +72,65 @@ export async function sendCommand(
   });
 }
 
+/** What a pause, resume or cancel does to a job in a given state. */
+export type ControlVerdict =
+  | { kind: 'apply' }
+  /** The job is already where the command would take it (or on its way): nothing to do. */
+  | { kind: 'already'; message: string }
+  /** The command makes no sense in this state (pause a completed job). */
+  | { kind: 'refused'; message: string };
+
+/**
+ * Whether `kind` applies to job `jobId` in `state`, and if not, a message saying what state the
+ * job is in. One table for the CLI, the running engine and the offline path.
+ */
+export function controlVerdict(kind: 'pause' | 'resume' | 'cancel', jobId: number, state: JobState): ControlVerdict {
+  const job = `Job ${jobId}`;
+  const final: Partial<Record<JobState, string>> = {
+    completed: `${job} is already complete`,
+    failed: `${job} has failed`,
+    canceled: `${job} is canceled`,
+  };
+  switch (kind) {
+    case 'pause':
+      if (state === 'paused') return { kind: 'already', message: `${job} is already paused` };
+      if (state === 'completed' || state === 'failed' || state === 'canceled') {
+        return { kind: 'refused', message: `${final[state]}: nothing to pause` };
+      }
+      return { kind: 'apply' };
+    case 'resume':
+      if (state === 'completed') return { kind: 'refused', message: `${job} is already complete: nothing to resume` };
+      if (state === 'queued') return { kind: 'already', message: `${job} is already queued (ddm run downloads it)` };
+      if (state === 'probing' || state === 'downloading' || state === 'verifying') {
+        return { kind: 'already', message: `${job} is already ${state}` };
+      }
+      return { kind: 'apply' };
+    case 'cancel':
+      if (state === 'canceled') return { kind: 'already', message: `${job} is already canceled` };
+      if (state === 'completed') {
+        return {
+          kind: 'refused',
+          message: `${job} is already complete: nothing to cancel (ddm remove ${jobId} forgets it)`,
+        };
+      }
+      return { kind: 'apply' };
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown command ${String(never)}`);
+    }
+  }
+}
+
+/**
+ * Throws when `kind` is refused for the job's current state (see `controlVerdict`).
+ * @throws DdmError ERR_ILLEGAL_TRANSITION saying what state the job is in.
+ */
+export function assertControlApplies(kind: CommandKind, jobId: number, state: JobState): void {
+  if (kind !== 'pause' && kind !== 'resume' && kind !== 'cancel') return;
+  const verdict = controlVerdict(kind, jobId, state);
+  if (verdict.kind === 'refused') throw new DdmError(verdict.message, { code: 'ERR_ILLEGAL_TRANSITION' });
+}
+
 function setState(repos: Repos, jobId: number, to: JobState, reason: string): void {
   const job = repos.jobs.get(jobId);
   if (!job || job.state === to) return;
@@ -78,7 +139,7 @@ function setState(repos: Repos, jobId: number, to: JobState, reason: string): vo
   }
   repos.db.transaction(() => {
     repos.jobs.update(jobId, to === 'queued' ? { state: to, errorCode: null, errorMessage: null } : { state: to });
-    repos.events.append(jobId, 'job-state', { jobId, from: job.state, to, reason });
+    repos.events.append(jobId, 'job-state', { jobId, from: job.state, to, reason: redactText(reason) });
   })();
 }
 
@@ -90,6 +151,7 @@ export function applyOffline(
   arg: Record<string, unknown>,
 ): void {
   const job = jobId === null ? null : repos.jobs.get(jobId);
+  if (job) assertControlApplies(kind, job.id, job.state);
   switch (kind) {
     case 'pause':
       if (job && !FINAL_STATES.includes(job.state) && job.state !== 'paused') {
@@ -107,7 +169,10 @@ export function applyOffline(
         setState(repos, job.id, 'canceled', 'canceled by the user');
       return;
     case 'remove':
-      if (job) removeJobRow(repos, job, arg.deleteFiles === true);
+      if (job) {
+        removeJobRow(repos, job, arg.deleteFiles === true);
+        flushFreedBytes(repos);
+      }
       return;
     case 'limit':
       if (job) repos.jobs.update(job.id, { limitBytesPerSec: (arg.bytesPerSec as number | null) ?? null });
@@ -117,6 +182,7 @@ export function applyOffline(
       return;
     case 'refresh':
     case 'wake':
+    case 'adopt':
       return;
     default: {
       const never: never = kind;

@@ -8,6 +8,8 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
+import { assertControlApplies } from './control.ts';
+import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
 import { isNameTaken, isSameFile, lstatOrNull } from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
@@ -18,7 +20,7 @@ import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
 import { type Logger, nullLogger } from './log.ts';
 import type { NetrcEntry } from './netrc.ts';
 import { TokenBucket } from './rate-limit.ts';
-import { redactUrl } from './redact.ts';
+import { redactDeep, redactUrl } from './redact.ts';
 import { buildRequestContext } from './request-context.ts';
 import { ConnectionPool } from './scheduler.ts';
 import type { EngineSettings } from './settings.ts';
@@ -56,7 +58,10 @@ export interface EngineOptions {
 export interface RunOptions {
   /** Stay up and pick up jobs queued later (daemon mode). */
   isWatching?: boolean;
-  /** Only run these jobs (`ddm get`). */
+  /**
+   * Only run these jobs (`ddm get`), and jobs handed over later by an `adopt` command (a second
+   * `ddm get` while this one runs): the run ends when all of them ended.
+   */
   jobIds?: readonly number[];
   signal?: AbortSignal;
 }
@@ -112,6 +117,8 @@ export class Engine implements EngineController {
   private isStopping = false;
   private lastDataVersion = -1;
   private snapshotCache: EngineSnapshot | null = null;
+  /** The jobs a `get` run is limited to (null: all); `adopt` adds to it. */
+  private onlyJobs: Set<number> | null = null;
   readonly pid: number;
 
   constructor(private readonly options: EngineOptions) {
@@ -139,10 +146,13 @@ export class Engine implements EngineController {
   }
 
   private emit(input: EventInput): void {
-    const event = { ...input, at: Date.now() } as EngineEvent;
+    // Redacted before it is stored or shown: a reason or message may quote a signed URL or a
+    // header that a server echoed.
+    const { type, ...fields } = input as EventInput & Record<string, unknown>;
+    const data = redactDeep(fields) as Record<string, unknown>;
+    const event = { ...data, type, at: Date.now() } as unknown as EngineEvent;
     const jobId = 'jobId' in event ? event.jobId : null;
     try {
-      const { type, at: _at, ...data } = event as EngineEvent & Record<string, unknown>;
       this.repos.events.append(jobId, type, data, event.at);
     } catch (error) {
       this.log.warn('cannot record event', { type: event.type, error: String(error) });
@@ -164,8 +174,15 @@ export class Engine implements EngineController {
     if (job.state === to) return;
     assertTransition(jobId, job.state, to);
     this.repos.jobs.update(jobId, { state: to });
+    if (to === 'completed') this.forgetCredentials(jobId);
     this.log.info('job state', { jobId, from: job.state, to, reason });
     this.emit({ type: 'job-state', jobId, from: job.state, to, reason });
+  }
+
+  /** A completed job needs no credentials any more: wiped from its row, the WAL and memory. */
+  private forgetCredentials(jobId: number): void {
+    this.secrets.delete(jobId);
+    wipeJobCredentials(this.repos, jobId);
   }
 
   // ---- adding ------------------------------------------------------------------------------
@@ -298,6 +315,7 @@ export class Engine implements EngineController {
     // The run may have renamed or created the file meanwhile: delete what the row says now.
     removeJobRow(this.repos, this.repos.jobs.get(jobId) ?? job, options.deleteFiles ?? false);
     this.secrets.delete(jobId);
+    flushFreedBytes(this.repos);
     this.emit({ type: 'job-removed', jobId });
   }
 
@@ -344,6 +362,7 @@ export class Engine implements EngineController {
     this.isStopping = false;
     const summary: RunSummary = { completed: [], failed: [], interrupted: [] };
     const only = options.jobIds ? new Set(options.jobIds) : null;
+    this.onlyJobs = only;
     const onAbort = () => this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const heartbeat = setInterval(() => this.repos.lock.heartbeat(this.pid), HEARTBEAT_MS);
@@ -557,6 +576,9 @@ export class Engine implements EngineController {
   private async apply(command: CommandRow): Promise<void> {
     const id = command.jobId ?? -1;
     const arg = command.arg;
+    // From another process: a refused verb says what state the job is in (the sender prints it).
+    const job = this.repos.jobs.get(id);
+    if (job) assertControlApplies(command.kind, id, job.state);
     switch (command.kind) {
       case 'pause':
         return this.pause(id);
@@ -570,6 +592,11 @@ export class Engine implements EngineController {
         return this.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
       case 'connections':
         return this.setConnections(id, Number(arg.connections));
+      case 'adopt':
+        this.requireJob(id);
+        this.onlyJobs?.add(id);
+        this.wake();
+        return;
       case 'refresh':
       case 'wake':
         this.wake();

@@ -18,6 +18,11 @@ export interface RequestContext {
   proxyFor?: (url: string) => string | undefined;
   userAgent?: string;
   connectTimeoutMs: number;
+  /**
+   * Deadline for a probe (`probe()`) to get an answer, over all the tries made with this
+   * context; unset means each request only has `connectTimeoutMs`.
+   */
+  probeTimeoutMs?: number;
   isInsecure?: boolean;
 }
 

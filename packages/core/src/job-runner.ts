@@ -26,6 +26,7 @@ import { type RequestContext, sendRequest } from './http.ts';
 import type { Logger } from './log.ts';
 import { ifRangeValidator, type ProbeResult, parseContentRange, probe, statusError } from './probe.ts';
 import { acquire, TokenBucket } from './rate-limit.ts';
+import { redactText } from './redact.ts';
 import { backoffDelayMs, classifyError } from './retry.ts';
 import type { ConnectionPool } from './scheduler.ts';
 import { pickSplitByRate, planSegments } from './segment-plan.ts';
@@ -243,7 +244,9 @@ export class JobRun {
   /** Aborted by a stop or by a fatal error of this attempt; set once per attempt (not per use). */
   private signal: AbortSignal = this.userAbort.signal;
 
-  private setWhy(why: string): void {
+  private setWhy(text: string): void {
+    // Redacted before it is stored: a retry reason quotes URLs and server messages.
+    const why = redactText(text);
     this.why = why;
     this.deps.repos.jobs.update(this.id, { why });
     this.deps.emit({ type: 'job-why', jobId: this.id, why });
@@ -277,7 +280,10 @@ export class JobRun {
   }
 
   private failWith(error: unknown): 'failed' {
-    const { code, message } = toDdmError(error);
+    const ddmError = toDdmError(error);
+    const code = ddmError.code;
+    // Redacted before it is stored: the message may quote a signed URL or an echoed header.
+    const message = redactText(ddmError.message);
     const stack =
       error instanceof Error ? `${error.stack}\ncaused by ${(error.cause as Error | undefined)?.stack}` : undefined;
     this.deps.log.warn('job failed', { jobId: this.id, code, message, stack });

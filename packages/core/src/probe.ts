@@ -5,6 +5,7 @@
  */
 import { DdmError, HttpStatusError } from './errors.ts';
 import { type RequestContext, sendRequest } from './http.ts';
+import { redactUrl } from './redact.ts';
 import { parseRetryAfter } from './retry.ts';
 
 export interface ProbeResult {
@@ -61,14 +62,67 @@ export function statusError(response: Response, url: string, method = 'GET'): Ht
 }
 
 /**
- * Probes `url`.
- * @throws HttpStatusError when the GET probe fails; DdmError from sendRequest.
+ * When the probe with a request context must have had an answer. A job run builds one context
+ * per attempt and retries a failed probe with it, so the retries share one deadline; any answer
+ * (even an error status) clears it, so a later re-resolve of the same run gets its own.
+ */
+const probeDeadlines = new WeakMap<RequestContext, number>();
+
+/** A server that never answered within `ctx.probeTimeoutMs`: final, retrying cannot help. */
+function noAnswerError(ctx: RequestContext, url: string, cause?: unknown): DdmError {
+  const budgetMs = ctx.probeTimeoutMs ?? ctx.connectTimeoutMs;
+  let host = url;
+  try {
+    host = new URL(url).host;
+  } catch {
+    // Not a URL: name it as given.
+  }
+  const seconds = Math.round(budgetMs / 100) / 10;
+  return new DdmError(
+    `No answer from ${host} within ${seconds} s (connect and response headers, all tries; timeouts.probe_ms): ${redactUrl(url)}`,
+    { code: 'ERR_TIMEOUT', retryable: false, cause },
+  );
+}
+
+/**
+ * Probes `url`. With `ctx.probeTimeoutMs`, the probe and its retries with the same `ctx` must get
+ * an answer (connect and response headers) within that time in total.
+ * @throws HttpStatusError when the GET probe fails; DdmError ERR_TIMEOUT (not retryable) when no
+ *   answer came before the probe deadline; DdmError from sendRequest.
  */
 export async function probe(ctx: RequestContext, url: string, signal: AbortSignal): Promise<ProbeResult> {
+  const budgetMs = ctx.probeTimeoutMs;
+  if (budgetMs === undefined) return probeOnce(() => ctx, url, signal);
+  let deadline = probeDeadlines.get(ctx);
+  if (deadline === undefined) {
+    deadline = Date.now() + budgetMs;
+    probeDeadlines.set(ctx, deadline);
+  }
+  const until = deadline;
+  // Each request gets what is left of the deadline (at most its own connect timeout).
+  const bounded = (): RequestContext => {
+    const remainingMs = until - Date.now();
+    if (remainingMs <= 0) throw noAnswerError(ctx, url);
+    return { ...ctx, connectTimeoutMs: Math.min(ctx.connectTimeoutMs, remainingMs) };
+  };
+  try {
+    const result = await probeOnce(bounded, url, signal);
+    probeDeadlines.delete(ctx);
+    return result;
+  } catch (error) {
+    if (error instanceof HttpStatusError) probeDeadlines.delete(ctx);
+    else if (!signal.aborted && error instanceof DdmError && error.code === 'ERR_TIMEOUT' && Date.now() >= until - 10) {
+      throw error.retryable ? noAnswerError(ctx, url, error) : error;
+    }
+    throw error;
+  }
+}
+
+async function probeOnce(ctxNow: () => RequestContext, url: string, signal: AbortSignal): Promise<ProbeResult> {
   const notes: string[] = [];
   let head: Awaited<ReturnType<typeof sendRequest>> | null = null;
   try {
-    head = await sendRequest(ctx, { url, method: 'HEAD', signal });
+    head = await sendRequest(ctxNow(), { url, method: 'HEAD', signal });
   } catch (error) {
     if (signal.aborted) throw error;
     if (error instanceof DdmError && (error.code === 'ERR_REDIRECT_LOOP' || error.code === 'ERR_TOO_MANY_REDIRECTS')) {
@@ -88,7 +142,7 @@ export async function probe(ctx: RequestContext, url: string, signal: AbortSigna
     else if (size === null) notes.push('HEAD gave no Content-Length, probed with GET Range: bytes=0-0');
   }
 
-  const got = await sendRequest(ctx, { url, method: 'GET', range: { start: 0, end: 0 }, signal });
+  const got = await sendRequest(ctxNow(), { url, method: 'GET', range: { start: 0, end: 0 }, signal });
   const { response } = got;
   try {
     if (response.status === 416) {

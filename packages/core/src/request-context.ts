@@ -14,7 +14,7 @@ import type { EngineSettings } from './settings.ts';
 
 /** What is the same for every request of a process: settings, environment, proxy flag, netrc. */
 export interface RequestEnvironment {
-  readonly settings: Pick<EngineSettings, 'userAgent' | 'connectTimeoutMs' | 'proxy'>;
+  readonly settings: Pick<EngineSettings, 'userAgent' | 'connectTimeoutMs' | 'probeTimeoutMs' | 'proxy'>;
   /** Where `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read from. */
   readonly env: Record<string, string | undefined>;
   /** `--proxy`: overrides config and environment; '' disables proxies. */
@@ -54,5 +54,6 @@ export function buildRequestContext(environment: RequestEnvironment, request: Re
       }),
     userAgent: environment.settings.userAgent,
     connectTimeoutMs: environment.settings.connectTimeoutMs,
+    probeTimeoutMs: environment.settings.probeTimeoutMs,
   };
 }

@@ -21,6 +21,8 @@ export interface EngineSettings {
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
   connectTimeoutMs: number;
+  /** Deadline for a probe to get an answer, over all its tries (config `timeouts.probe_ms`). */
+  probeTimeoutMs: number;
   /** A connection under this rate for `lowSpeedTimeMs` is stalled: aborted and retried. */
   lowSpeedBytesPerSec: number;
   lowSpeedTimeMs: number;

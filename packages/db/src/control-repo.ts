@@ -1,6 +1,16 @@
 import type { Database } from 'bun:sqlite';
 
-export type CommandKind = 'pause' | 'resume' | 'cancel' | 'remove' | 'limit' | 'connections' | 'refresh' | 'wake';
+/** `adopt`: a `get` engine also runs this job (a second `ddm get` hands its job over). */
+export type CommandKind =
+  | 'pause'
+  | 'resume'
+  | 'cancel'
+  | 'remove'
+  | 'limit'
+  | 'connections'
+  | 'refresh'
+  | 'wake'
+  | 'adopt';
 
 export interface CommandRow {
   id: number;

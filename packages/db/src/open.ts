@@ -27,6 +27,8 @@ export function openDb(path: string, options: OpenDbOptions = {}): Database {
     db.run('PRAGMA journal_mode = WAL');
     db.run('PRAGMA synchronous = NORMAL');
     db.run('PRAGMA foreign_keys = ON');
+    // Freed bytes (a wiped credential, a removed job) are zeroed, not left in free space.
+    db.run('PRAGMA secure_delete = ON');
     if (options.shouldMigrate ?? true) migrate(db, undefined, path);
     if (path !== ':memory:') {
       for (const file of [path, `${path}-wal`, `${path}-shm`]) {

@@ -397,6 +397,13 @@ export function parseCurlCommand(text: string, options: ParseCurlOptions = {}): 
         }
         const name = value.slice(0, colon).trim();
         const headerValue = value.slice(colon + 1).trim();
+        // A CR or LF would smuggle a second header line; say so rather than drop it silently.
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+          throw new CurlParseError(`Invalid header name in ${flag}: ${JSON.stringify(name)}`, flag);
+        }
+        if (/[\r\n\0]/.test(headerValue)) {
+          throw new CurlParseError(`Invalid header value (contains CR, LF or NUL): ${flag} ${name}`, flag);
+        }
         if (headerValue === '') return; // curl: "Name:" removes the header.
         if (name.toLowerCase() === 'cookie') cookieHeaders.push(headerValue);
         else headers.push({ name, value: headerValue });

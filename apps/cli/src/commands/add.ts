@@ -1,7 +1,7 @@
 import { DdmError, type ImportedRequest, readCurlCommand, redactUrl, requestFromCurl } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
-import { asList, type JobFlags, jobOptions } from '../job-options.ts';
+import { asList, type JobAddOptions, type JobFlags, jobOptions } from '../job-options.ts';
 import type { Output } from '../output.ts';
 import { assertSecretsCanRun } from './import-har.ts';
 
@@ -22,9 +22,7 @@ export async function addCommand(ctx: Context, out: Output, urls: string[], flag
     throw new DdmError('Give URLs or --curl, not both', { code: 'ERR_USAGE' });
   }
   if (commands.length === 0) {
-    if (flags.allowCookies || flags.rememberCookies) {
-      throw new DdmError('--allow-cookies and --remember-cookies apply to --curl', { code: 'ERR_USAGE' });
-    }
+    if (flags.allowCookies) throw new DdmError('--allow-cookies applies to --curl', { code: 'ERR_USAGE' });
     return addUrls(ctx, out, urls, flags);
   }
   const requests = commands.map((command) =>
@@ -37,6 +35,7 @@ export async function addCommand(ctx: Context, out: Output, urls: string[], flag
   for (const request of requests) assertSecretsCanRun(ctx, request, false);
   const engine = ctx.createEngine();
   const options = jobOptions(ctx, flags);
+  assertQueuedCanRun(options);
   const ids = ctx.repos.db.transaction(() =>
     requests.map((request) => engine.addJob(request.url, { ...options, settings: request.settings })),
   )();
@@ -76,6 +75,7 @@ async function addUrls(ctx: Context, out: Output, urls: string[], flags: JobFlag
   }
   const engine = ctx.createEngine();
   const options = jobOptions(ctx, flags);
+  assertQueuedCanRun(options);
   for (const url of urls) {
     try {
       new URL(String(url));
@@ -87,4 +87,16 @@ async function addUrls(ctx: Context, out: Output, urls: string[], flags: JobFlag
   if (out.isJson) out.json({ ids });
   else for (const id of ids) out.data(String(id));
   return EXIT.ok;
+}
+
+/**
+ * `add` only queues: a `-H Cookie` kept in memory would be gone before `ddm run` starts.
+ * @throws DdmError ERR_USAGE explaining the choices.
+ */
+function assertQueuedCanRun(options: JobAddOptions): void {
+  if (!options.secrets) return;
+  throw new DdmError(
+    'A -H Cookie header kept in memory would be gone before the job runs: download now with ddm get, or add --remember-cookies to store it in the job database (mode 0600) until the job completes',
+    { code: 'ERR_USAGE' },
+  );
 }

@@ -1,4 +1,4 @@
-import { DdmError, FINAL_STATES, parseRate, sendCommand } from '@ddm/core';
+import { controlVerdict, DdmError, FINAL_STATES, parseRate, sendCommand } from '@ddm/core';
 import type { CommandKind } from '@ddm/db';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
@@ -27,6 +27,15 @@ export async function controlCommand(
       const isSkipped =
         kind === 'resume' ? job.state !== 'paused' : job.state === 'paused' || FINAL_STATES.includes(job.state);
       if (isSkipped) continue;
+    }
+    if (!flags.all && job) {
+      // Says what state the job is in instead of claiming an effect it did not have.
+      const verdict = controlVerdict(kind, jobId, job.state);
+      if (verdict.kind === 'refused') throw new DdmError(verdict.message, { code: 'ERR_ILLEGAL_TRANSITION' });
+      if (verdict.kind === 'already') {
+        out.line(verdict.message);
+        continue;
+      }
     }
     const { via } = await sendCommand(ctx.repos, kind, jobId);
     const done = { pause: 'paused', resume: 'resumed', cancel: 'canceled' }[kind];

@@ -1,4 +1,4 @@
-import type { JobSnapshot } from '@ddm/core';
+import { DdmError, type JobSnapshot, runningEngine } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
@@ -7,8 +7,16 @@ import { jobJson, type Output } from '../output.ts';
 
 /** `ddm get <url>`: add one job and run it in the foreground; 0 only when complete and verified. */
 export async function getCommand(ctx: Context, out: Output, url: string, flags: JobFlags): Promise<ExitCode> {
+  const options = jobOptions(ctx, flags);
+  const other = runningEngine(ctx.repos);
+  if (options.secrets && other) {
+    throw new DdmError(
+      `The ddm engine (pid ${other.pid}) running on this database would download this job, but cannot receive a -H Cookie kept in memory: add --remember-cookies, or stop it first`,
+      { code: 'ERR_USAGE' },
+    );
+  }
   const engine = ctx.createEngine();
-  const id = engine.addJob(String(url), jobOptions(ctx, flags));
+  const id = engine.addJob(String(url), options);
   const result = await runInForeground(ctx, out, { jobIds: [id], engine });
   const job = result.jobs.find((j) => j.id === id);
   return reportJobs(out, job ? [job] : [], result.isInterrupted);

@@ -135,11 +135,18 @@ export async function importHarCommand(
   const isStarting = flags.start === true;
   assertSecretsCanRun(ctx, request, isStarting);
   const options = jobOptions(ctx, flags);
+  // A -H Cookie without --remember-cookies lives in this process, like the HAR's own cookies.
+  assertSecretsCanRun(ctx, { ...request, secrets: options.secrets ?? null }, isStarting);
+  const withheld = [...(request.settings.withheldHeaders ?? []), ...(options.settings?.withheldHeaders ?? [])];
+  const secrets =
+    request.secrets || options.secrets
+      ? { ...request.secrets, headers: { ...options.secrets?.headers, ...request.secrets?.headers } }
+      : null;
   const engine = ctx.createEngine();
   const id = engine.addJob(request.url, {
     ...options,
-    settings: request.settings,
-    ...(request.secrets ? { secrets: request.secrets } : {}),
+    settings: { ...request.settings, withheldHeaders: withheld.length > 0 ? withheld : undefined },
+    ...(secrets ? { secrets } : {}),
   });
   // Redacted by the logger: header values of credentials, signatures in URLs.
   ctx.log.info('job imported', {
