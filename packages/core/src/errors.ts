@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'ERR_IO'
   | 'ERR_FILE_EXISTS'
   | 'ERR_ENGINE_BUSY'
+  /** This engine was frozen past the lock's staleness window and another engine took the jobs over. */
+  | 'ERR_LOCK_LOST'
   | 'ERR_ILLEGAL_TRANSITION'
   | 'ERR_DB'
   | 'ERR_HAR'
