@@ -410,6 +410,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('pause');
       await this.runEnded.get(jobId);
+      if (this.lockLost) throw this.lockLost;
       return;
     }
     if (job.state === 'paused' || FINAL_STATES.includes(job.state)) return;
@@ -431,6 +432,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('cancel');
       await this.runEnded.get(jobId);
+      if (this.lockLost) throw this.lockLost;
       return;
     }
     if (job.state !== 'canceled' && job.state !== 'completed')
