@@ -4,6 +4,7 @@ import {
   type ConfigFlags,
   createLogger,
   type DdmConfig,
+  DdmError,
   type DdmPaths,
   defaultNetrcPath,
   Engine,
@@ -59,6 +60,23 @@ export function loadContextConfig(
   return { paths, loaded };
 }
 
+/**
+ * `DDM_LOCK_STALE_MS`, for tests only: how long a silent engine keeps the lock before another
+ * `ddm run` takes it over (default 30 s), so a frozen-engine test need not wait 30 s.
+ * @throws DdmError ERR_CONFIG when it is not a whole number of at least 100 ms.
+ */
+export function lockStaleMsFrom(env: Record<string, string | undefined>): number | undefined {
+  const raw = env.DDM_LOCK_STALE_MS;
+  if (raw === undefined || raw === '') return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 100) {
+    throw new DdmError(`DDM_LOCK_STALE_MS must be a whole number of milliseconds, at least 100: ${raw}`, {
+      code: 'ERR_CONFIG',
+    });
+  }
+  return ms;
+}
+
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY'];
 
 /**
@@ -97,6 +115,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
     }
     return requestEnvironment;
   };
+  const lockStaleMs = lockStaleMsFrom(env);
   return {
     paths,
     loaded,
@@ -116,6 +135,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
         flagProxy: flags.proxy,
         netrc: [...(getRequestEnvironment().netrc ?? [])],
         hooks: { onComplete: config.onComplete || undefined, onError: config.onError || undefined },
+        lockStaleMs,
       }),
     close: () => repos.db.close(),
   };

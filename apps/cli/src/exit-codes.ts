@@ -50,6 +50,7 @@ export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCo
     case 'ERR_DB_TOO_NEW':
       return EXIT.io;
     case 'ERR_ENGINE_BUSY':
+    case 'ERR_LOCK_LOST':
       return EXIT.engineBusy;
     case 'ERR_CANCELED':
       return EXIT.interrupted;

@@ -25,10 +25,10 @@ export interface RunningEngine {
   pid: number;
 }
 
-/** The live engine on this DB, or null. */
-export function runningEngine(repos: Repos): RunningEngine | null {
+/** The live engine on this DB (heartbeat younger than `staleMs`), or null. */
+export function runningEngine(repos: Repos, staleMs?: number): RunningEngine | null {
   const lock = repos.lock.get();
-  return lock && isLockHolderAlive(lock) ? { pid: lock.pid } : null;
+  return lock && isLockHolderAlive(lock, staleMs) ? { pid: lock.pid } : null;
 }
 
 export interface CommandResult {

@@ -6,7 +6,7 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
+import { type CommandRow, DbError, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
 import { assertControlApplies } from './control.ts';
 import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
@@ -53,6 +53,13 @@ export interface EngineOptions {
   pollIntervalMs?: number;
   /** Dependency for tests and the CLI: the pid written into the engine lock. */
   pid?: number;
+  /**
+   * How long the lock's heartbeat may be silent before another engine may take the lock over
+   * (and how long this engine waits before taking over a silent one). Writes are fenced by a
+   * lease of a third of it. Tests set it low; users have no reason to.
+   * @default 30_000
+   */
+  lockStaleMs?: number;
 }
 
 export interface RunOptions {
@@ -73,21 +80,30 @@ export interface RunSummary {
   interrupted: number[];
 }
 
-const LOCK_STALE_MS = 30_000;
+export const LOCK_STALE_MS = 30_000;
 const HEARTBEAT_MS = 1000;
+/** The share of the staleness window during which a confirmed lock may be written under without asking the DB. */
+const LEASE_SHARE = 1 / 3;
 const COMMAND_MAX_AGE_MS = 30_000;
 const EVENTS_KEPT = 5000;
 
-/** True when the lock's holder is a live process on this host with a recent heartbeat. */
-export function isLockHolderAlive(lock: { pid: number; hostname: string; heartbeatAt: number }): boolean {
-  if (lock.hostname !== hostname()) return Date.now() - lock.heartbeatAt < LOCK_STALE_MS;
+/**
+ * True when the lock's holder is a live process on this host with a heartbeat younger than
+ * `staleMs` (on another host: a recent heartbeat). A holder that is alive but frozen (SIGSTOP,
+ * suspend) is not: its jobs may be taken over, and the lock's epoch fences it out.
+ */
+export function isLockHolderAlive(
+  lock: { pid: number; hostname: string; heartbeatAt: number },
+  staleMs = LOCK_STALE_MS,
+): boolean {
+  if (lock.hostname !== hostname()) return Date.now() - lock.heartbeatAt < staleMs;
   try {
     process.kill(lock.pid, 0);
   } catch (error) {
     if ((error as { code?: string }).code !== 'EPERM') return false;
   }
   if (isZombie(lock.pid)) return false;
-  return Date.now() - lock.heartbeatAt < LOCK_STALE_MS;
+  return Date.now() - lock.heartbeatAt < staleMs;
 }
 
 /** A killed process stays visible to kill(pid, 0) until it is reaped; /proc tells it is dead. */
@@ -99,6 +115,16 @@ function isZombie(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The lock as this engine holds it: its epoch, and when it last proved from the DB that the lock
+ * was still its own, on both clocks (see `checkLease`).
+ */
+interface HeldLock {
+  readonly epoch: number;
+  confirmedAtMonoMs: number;
+  confirmedAtWallMs: number;
 }
 
 export class Engine implements EngineController {
@@ -119,7 +145,11 @@ export class Engine implements EngineController {
   private snapshotCache: EngineSnapshot | null = null;
   /** The jobs a `get` run is limited to (null: all); `adopt` adds to it. */
   private onlyJobs: Set<number> | null = null;
+  private heldLock: HeldLock | null = null;
+  /** Set once another engine took the lock over; every later write throws it. */
+  private lockLost: DdmError | null = null;
   readonly pid: number;
+  readonly lockStaleMs: number;
 
   constructor(private readonly options: EngineOptions) {
     this.repos = options.repos;
@@ -127,6 +157,7 @@ export class Engine implements EngineController {
     this.log = options.log ?? nullLogger;
     this.env = options.env ?? process.env;
     this.pid = options.pid ?? process.pid;
+    this.lockStaleMs = options.lockStaleMs ?? LOCK_STALE_MS;
     this.pool = new ConnectionPool({
       maxGlobal: options.settings.maxConnectionsGlobal,
       maxPerHost: options.settings.maxConnectionsPerHost,
@@ -153,6 +184,7 @@ export class Engine implements EngineController {
     const event = { ...data, type, at: Date.now() } as unknown as EngineEvent;
     const jobId = 'jobId' in event ? event.jobId : null;
     try {
+      this.checkLease();
       this.repos.events.append(jobId, type, data, event.at);
     } catch (error) {
       this.log.warn('cannot record event', { type: event.type, error: String(error) });
@@ -167,22 +199,142 @@ export class Engine implements EngineController {
     }
   }
 
-  /** Persists the move, then announces it. Moving to the same state is a no-op. */
+  /**
+   * Persists the move (fenced: read, check and write in one transaction), then announces it.
+   * Moving to the same state is a no-op.
+   * @throws DdmError ERR_ILLEGAL_TRANSITION, ERR_LOCK_LOST.
+   */
   private transition(jobId: number, to: JobState, reason: string | null = null): void {
-    const job = this.repos.jobs.get(jobId);
-    if (!job) return;
-    if (job.state === to) return;
-    assertTransition(jobId, job.state, to);
-    this.repos.jobs.update(jobId, { state: to });
+    const from = this.fenced(() => {
+      const job = this.repos.jobs.get(jobId);
+      if (!job || job.state === to) return null;
+      assertTransition(jobId, job.state, to);
+      this.repos.jobs.update(jobId, { state: to });
+      // A completed job needs no credentials any more: wiped in the same fenced transaction.
+      if (to === 'completed') wipeJobCredentials(this.repos, jobId);
+      return job.state;
+    });
+    if (from === null) return;
     if (to === 'completed') this.forgetCredentials(jobId);
-    this.log.info('job state', { jobId, from: job.state, to, reason });
-    this.emit({ type: 'job-state', jobId, from: job.state, to, reason });
+    this.log.info('job state', { jobId, from, to, reason });
+    this.emit({ type: 'job-state', jobId, from, to, reason });
   }
 
-  /** A completed job needs no credentials any more: wiped from its row, the WAL and memory. */
+  // ---- lock fencing ------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` (DB writes) in one transaction; while this engine runs jobs, an IMMEDIATE one
+   * that first proves the lock is still its own (pid and epoch), so a write of an engine that
+   * was taken over never commits.
+   * @throws DdmError ERR_LOCK_LOST (after stopping every run) when another engine took over.
+   */
+  private fenced<T>(fn: () => T): T {
+    if (this.lockLost) throw this.lockLost;
+    const lock = this.heldLock;
+    if (!lock) return this.repos.db.transaction(fn)();
+    try {
+      return this.repos.lock.fenced(this.pid, lock.epoch, fn);
+    } catch (error) {
+      if (error instanceof DbError && error.code === 'ERR_LOCK_LOST') throw this.loseLock();
+      throw error;
+    }
+  }
+
+  /**
+   * The cheap proof before bytes go into a job's file, called on every write.
+   *
+   * Why a lease is safe: another engine takes the lock over only when the heartbeat stored in
+   * the DB is older than `lockStaleMs` (its wall clock against ours; same host, same clock). We
+   * record the time *before* each heartbeat we store, so while less than `lockStaleMs` has
+   * passed since that record, no take-over can have happened. Writes go ahead without asking
+   * the DB for a third of that; the other two thirds absorb the time between this check and
+   * the write. Past the lease (the process was frozen by SIGSTOP, Ctrl+Z, a slow disk, or simply
+   * starved) the lock is confirmed from the DB, synchronously, before the write.
+   *
+   * Both clocks are compared and either one can end the lease: `performance.now()` is
+   * monotonic (a wall clock set back cannot extend the lease) but on Linux it stops during a
+   * system suspend while `Date.now()`, which the other engine compares, runs on. Left open: a
+   * freeze between this check and the write system call right after it.
+   * @throws DdmError ERR_LOCK_LOST.
+   */
+  private checkLease(): void {
+    if (this.lockLost) throw this.lockLost;
+    const lock = this.heldLock;
+    if (!lock) return;
+    const leaseMs = this.lockStaleMs * LEASE_SHARE;
+    const isFresh =
+      performance.now() - lock.confirmedAtMonoMs < leaseMs && Date.now() - lock.confirmedAtWallMs < leaseMs;
+    if (!isFresh) this.confirmLock();
+  }
+
+  /**
+   * Proves the lock from the DB now and renews the lease: a heartbeat that only updates the row
+   * of this pid and epoch (a plain read would prove the lock but not keep a take-over away).
+   * @throws DdmError ERR_LOCK_LOST.
+   */
+  private confirmLock(): void {
+    if (this.lockLost) throw this.lockLost;
+    const lock = this.heldLock;
+    if (!lock) return;
+    const monoMs = performance.now();
+    const wallMs = Date.now();
+    if (!this.repos.lock.heartbeat(this.pid, lock.epoch, wallMs)) throw this.loseLock();
+    lock.confirmedAtMonoMs = monoMs;
+    lock.confirmedAtWallMs = wallMs;
+  }
+
+  /**
+   * Another engine took the lock over while this one was frozen: stop every run at once. They
+   * write nothing more (each write would fail the fence anyway) and `run()` ends with the error.
+   */
+  private loseLock(): DdmError {
+    if (this.lockLost) return this.lockLost;
+    const lock = this.heldLock as HeldLock;
+    const silentMs = Math.max(performance.now() - lock.confirmedAtMonoMs, Date.now() - lock.confirmedAtWallMs);
+    let holder: { pid: number; hostname: string } | null = null;
+    try {
+      holder = this.repos.lock.get();
+    } catch {
+      // Only for the message.
+    }
+    const who = holder
+      ? `pid ${holder.pid}${holder.hostname === hostname() ? '' : ` on ${holder.hostname}`}`
+      : 'another engine (which has finished since)';
+    this.lockLost = new DdmError(
+      `This engine (pid ${this.pid}) lost its lock on the job database to ${who} (it was frozen for ${(silentMs / 1000).toFixed(1)} s); that engine continues the jobs`,
+      { code: 'ERR_LOCK_LOST' },
+    );
+    this.log.warn('engine lock lost', { pid: this.pid, epoch: lock.epoch, holder, silentMs: Math.round(silentMs) });
+    this.isStopping = true;
+    for (const run of this.runs.values()) run.stop('lock-lost');
+    this.wake();
+    return this.lockLost;
+  }
+
+  /** The heartbeat timer: renews the lease; never throws (a timer has nobody to throw to). */
+  private heartbeat(): void {
+    try {
+      this.confirmLock();
+    } catch (error) {
+      if (!this.lockLost) this.log.warn('engine heartbeat failed', { error: String(error) });
+    }
+  }
+
+  /** False once the lock is lost (checked at the top of the engine loop). */
+  private hasLock(): boolean {
+    try {
+      this.checkLease();
+      return true;
+    } catch (error) {
+      if (this.lockLost) return false;
+      throw error;
+    }
+  }
+
+  /** After a completed job's row was wiped: its secrets leave memory, its old bytes the WAL. */
   private forgetCredentials(jobId: number): void {
     this.secrets.delete(jobId);
-    wipeJobCredentials(this.repos, jobId);
+    flushFreedBytes(this.repos);
   }
 
   // ---- adding ------------------------------------------------------------------------------
@@ -278,6 +430,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('pause');
       await this.runEnded.get(jobId);
+      if (this.lockLost) throw this.lockLost;
       return;
     }
     if (job.state === 'paused' || FINAL_STATES.includes(job.state)) return;
@@ -287,7 +440,7 @@ export class Engine implements EngineController {
   async resume(jobId: number): Promise<void> {
     const job = this.requireJob(jobId);
     if (job.state === 'paused' || job.state === 'failed' || job.state === 'canceled') {
-      this.repos.jobs.update(jobId, { errorCode: null, errorMessage: null });
+      this.fenced(() => this.repos.jobs.update(jobId, { errorCode: null, errorMessage: null }));
       this.transition(jobId, 'queued', 'resumed by the user');
       this.wake();
     }
@@ -299,6 +452,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('cancel');
       await this.runEnded.get(jobId);
+      if (this.lockLost) throw this.lockLost;
       return;
     }
     if (job.state !== 'canceled' && job.state !== 'completed')
@@ -313,7 +467,7 @@ export class Engine implements EngineController {
       await this.runEnded.get(jobId);
     }
     // The run may have renamed or created the file meanwhile: delete what the row says now.
-    removeJobRow(this.repos, this.repos.jobs.get(jobId) ?? job, options.deleteFiles ?? false);
+    this.fenced(() => removeJobRow(this.repos, this.repos.jobs.get(jobId) ?? job, options.deleteFiles ?? false));
     this.secrets.delete(jobId);
     flushFreedBytes(this.repos);
     this.emit({ type: 'job-removed', jobId });
@@ -322,7 +476,7 @@ export class Engine implements EngineController {
   async setConnections(jobId: number, connections: number): Promise<void> {
     this.requireJob(jobId);
     const n = clampConnections(connections, this.settings);
-    this.repos.jobs.update(jobId, { connections: n });
+    this.fenced(() => this.repos.jobs.update(jobId, { connections: n }));
     this.runs.get(jobId)?.setConnections(n);
     this.emit({ type: 'connections-changed', jobId, connections: n });
   }
@@ -332,7 +486,7 @@ export class Engine implements EngineController {
       this.globalBucket.setRate(bytesPerSec);
     } else {
       this.requireJob(jobId);
-      this.repos.jobs.update(jobId, { limitBytesPerSec: bytesPerSec });
+      this.fenced(() => this.repos.jobs.update(jobId, { limitBytesPerSec: bytesPerSec }));
       this.runs.get(jobId)?.setLimit(bytesPerSec);
     }
     this.emit({ type: 'limit-changed', jobId, bytesPerSec });
@@ -340,7 +494,7 @@ export class Engine implements EngineController {
 
   async move(jobId: number, where: 'top' | 'bottom'): Promise<void> {
     this.requireJob(jobId);
-    this.repos.jobs.move(jobId, where);
+    this.fenced(() => this.repos.jobs.move(jobId, where));
     this.snapshotCache = null;
   }
 
@@ -348,16 +502,29 @@ export class Engine implements EngineController {
 
   /**
    * Runs queued and interrupted jobs until none is left (or, watching, until stopped).
-   * @throws DdmError ERR_ENGINE_BUSY naming the pid of the engine that already runs on this DB.
+   *
+   * The engine lock is fenced: every DB write of the engine and its runs proves, in its own
+   * transaction, that this engine still holds the lock (its epoch), and bytes go into a file
+   * only under a fresh lease. An engine frozen past `lockStaleMs` may find its jobs taken over
+   * by another engine when it continues: it then stops every run at once without writing.
+   * @throws DdmError ERR_ENGINE_BUSY naming the pid of the engine that already runs on this DB;
+   *   ERR_LOCK_LOST when another engine took the lock over while this one was frozen.
    */
   async run(options: RunOptions = {}): Promise<RunSummary> {
     if (this.isRunning) throw new DdmError('This engine is already running', { code: 'ERR_ENGINE_BUSY' });
-    const holder = this.repos.lock.tryAcquire(this.pid, hostname(), isLockHolderAlive);
-    if (holder) {
-      throw new DdmError(`Another ddm engine (pid ${holder.pid}) is running jobs on this database`, {
+    const confirmedAtMonoMs = performance.now();
+    const confirmedAtWallMs = Date.now();
+    const acquired = this.repos.lock.tryAcquire(this.pid, hostname(), (lock) =>
+      isLockHolderAlive(lock, this.lockStaleMs),
+    );
+    if (acquired.holder) {
+      throw new DdmError(`Another ddm engine (pid ${acquired.holder.pid}) is running jobs on this database`, {
         code: 'ERR_ENGINE_BUSY',
       });
     }
+    const epoch = acquired.epoch;
+    this.heldLock = { epoch, confirmedAtMonoMs, confirmedAtWallMs };
+    this.lockLost = null;
     this.isRunning = true;
     this.isStopping = false;
     const summary: RunSummary = { completed: [], failed: [], interrupted: [] };
@@ -365,33 +532,45 @@ export class Engine implements EngineController {
     this.onlyJobs = only;
     const onAbort = () => this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const heartbeat = setInterval(() => this.repos.lock.heartbeat(this.pid), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => this.heartbeat(), Math.min(HEARTBEAT_MS, this.lockStaleMs / 6));
     try {
-      this.recoverInterrupted(only);
-      this.repos.live.clear();
-      this.repos.events.trim(EVENTS_KEPT);
-      this.repos.commands.prune(COMMAND_MAX_AGE_MS);
-      this.lastDataVersion = dataVersion(this.repos.db);
-      await this.processCommands(true);
-      for (;;) {
-        if (this.isStopping) break;
-        this.schedule(only, summary);
-        if (!options.isWatching && this.runs.size === 0 && !this.hasQueued(only)) break;
-        await this.waitForWork();
-        if (dataVersion(this.repos.db) !== this.lastDataVersion) {
-          this.lastDataVersion = dataVersion(this.repos.db);
-          this.snapshotCache = null;
-          await this.processCommands(false);
+      try {
+        this.recoverInterrupted(only);
+        this.fenced(() => {
+          this.repos.live.clear();
+          this.repos.events.trim(EVENTS_KEPT);
+          this.repos.commands.prune(COMMAND_MAX_AGE_MS);
+        });
+        this.lastDataVersion = dataVersion(this.repos.db);
+        await this.processCommands(true);
+        for (;;) {
+          if (this.isStopping || !this.hasLock()) break;
+          this.schedule(only, summary);
+          if (!options.isWatching && this.runs.size === 0 && !this.hasQueued(only)) break;
+          await this.waitForWork();
+          if (!this.hasLock()) break;
+          if (dataVersion(this.repos.db) !== this.lastDataVersion) {
+            this.lastDataVersion = dataVersion(this.repos.db);
+            this.snapshotCache = null;
+            await this.processCommands(false);
+          }
         }
+      } catch (error) {
+        // A lost lock already stopped every run; wait for them below, then report it.
+        if (!this.lockLost) throw error;
       }
       await Promise.allSettled([...this.runEnded.values()]);
     } finally {
       clearInterval(heartbeat);
       options.signal?.removeEventListener('abort', onAbort);
-      this.repos.live.clear();
-      this.repos.lock.release(this.pid);
+      if (!this.lockLost) {
+        this.repos.live.clear();
+        this.repos.lock.release(this.pid, epoch);
+      }
+      this.heldLock = null;
       this.isRunning = false;
     }
+    if (this.lockLost) throw this.lockLost;
     return summary;
   }
 
@@ -427,7 +606,9 @@ export class Engine implements EngineController {
   private start(job: JobRow, summary: RunSummary): void {
     const missing = this.missingCredentials(job);
     if (missing) {
-      this.repos.jobs.update(job.id, { errorCode: 'ERR_CREDENTIALS_REQUIRED', errorMessage: missing });
+      this.fenced(() =>
+        this.repos.jobs.update(job.id, { errorCode: 'ERR_CREDENTIALS_REQUIRED', errorMessage: missing }),
+      );
       this.transition(job.id, 'failed', missing);
       summary.failed.push(job.id);
       return;
@@ -442,6 +623,9 @@ export class Engine implements EngineController {
         requestContext: (j) => this.requestContext(j),
         transition: (id, to, reason) => this.transition(id, to, reason ?? null),
         emit: (e) => this.emit(e),
+        fenced: (fn) => this.fenced(fn),
+        checkLease: () => this.checkLease(),
+        confirmLock: () => this.confirmLock(),
         isPathReserved: (p, except) => this.isPathReserved(p, except),
       },
       job,
@@ -461,7 +645,9 @@ export class Engine implements EngineController {
     const id = run.id;
     this.runs.delete(id);
     this.runEnded.delete(id);
-    this.repos.live.delete(id);
+    // Taken over: the job is the other engine's now; nothing of this run may be written.
+    if (this.lockLost) return outcome;
+    this.fenced(() => this.repos.live.delete(id));
     switch (outcome) {
       case 'completed':
         summary.completed.push(id);
@@ -480,6 +666,7 @@ export class Engine implements EngineController {
         summary.interrupted.push(id);
         break;
       case 'remove':
+      case 'lock-lost':
         break;
       default: {
         const never: never = outcome;
@@ -561,14 +748,18 @@ export class Engine implements EngineController {
   private async processCommands(isStartup: boolean): Promise<void> {
     for (const command of this.repos.commands.pending()) {
       if (isStartup && Date.now() - command.createdAt > COMMAND_MAX_AGE_MS) {
-        this.repos.commands.markDone(command.id, 'expired before an engine ran');
+        this.fenced(() => this.repos.commands.markDone(command.id, 'expired before an engine ran'));
         continue;
       }
       try {
         await this.apply(command);
-        this.repos.commands.markDone(command.id);
+        this.fenced(() => this.repos.commands.markDone(command.id));
       } catch (error) {
-        this.repos.commands.markDone(command.id, error instanceof Error ? error.message : String(error));
+        // Taken over: the command is the other engine's to apply.
+        if (this.lockLost) throw this.lockLost;
+        this.fenced(() =>
+          this.repos.commands.markDone(command.id, error instanceof Error ? error.message : String(error)),
+        );
       }
     }
   }

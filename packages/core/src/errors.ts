@@ -27,6 +27,8 @@ export type ErrorCode =
   /** A job's file is a symlink, has another hard link, or is not the file ddm created: never written through. */
   | 'ERR_UNSAFE_PATH'
   | 'ERR_ENGINE_BUSY'
+  /** This engine was frozen past the lock's staleness window and another engine took the jobs over. */
+  | 'ERR_LOCK_LOST'
   | 'ERR_ILLEGAL_TRANSITION'
   | 'ERR_DB'
   | 'ERR_HAR'

@@ -34,7 +34,8 @@ import type { EngineSettings } from './settings.ts';
 import type { EngineEvent, JobState, SegmentSnapshot, SegmentStatus } from './types.ts';
 import { formatRate } from './units.ts';
 
-export type StopReason = 'pause' | 'cancel' | 'remove' | 'interrupt';
+/** `lock-lost`: another engine took the lock over; the run stops without writing anything. */
+export type StopReason = 'pause' | 'cancel' | 'remove' | 'interrupt' | 'lock-lost';
 export type RunOutcome = 'completed' | 'failed' | StopReason;
 
 /** Distributive Omit, so each event variant keeps its own fields. */
@@ -53,6 +54,15 @@ export interface RunnerDeps {
   emit: (event: EventInput) => void;
   /** True when `path` is the target (final or .part) of another job. */
   isPathReserved: (path: string, exceptJobId: number) => boolean;
+  /**
+   * Runs DB writes in one transaction that first proves the engine still holds its lock.
+   * @throws DdmError ERR_LOCK_LOST (the engine then stops every run).
+   */
+  fenced: <T>(fn: () => T) => T;
+  /** Before every write of bytes: a clock comparison, the DB only when the lease lapsed. @throws ERR_LOCK_LOST */
+  checkLease: () => void;
+  /** Proves the lock from the DB now (right before the final rename). @throws ERR_LOCK_LOST */
+  confirmLock: () => void;
 }
 
 /** The job must start over from byte 0 (resource changed, ranges unsupported, ...). */
@@ -248,7 +258,7 @@ export class JobRun {
     // Redacted before it is stored: a retry reason quotes URLs and server messages.
     const why = redactText(text);
     this.why = why;
-    this.deps.repos.jobs.update(this.id, { why });
+    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { why }));
     this.deps.emit({ type: 'job-why', jobId: this.id, why });
   }
 
@@ -287,7 +297,7 @@ export class JobRun {
     const stack =
       error instanceof Error ? `${error.stack}\ncaused by ${(error.cause as Error | undefined)?.stack}` : undefined;
     this.deps.log.warn('job failed', { jobId: this.id, code, message, stack });
-    this.deps.repos.jobs.update(this.id, { errorCode: code, errorMessage: message });
+    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { errorCode: code, errorMessage: message }));
     this.deps.transition(this.id, 'failed', message);
     return 'failed';
   }
@@ -299,10 +309,10 @@ export class JobRun {
       patch.acceptsRanges = false;
       patch.isResumable = false;
     }
-    this.deps.repos.db.transaction(() => {
+    this.deps.fenced(() => {
       this.deps.repos.segments.deleteAll(this.id);
       this.deps.repos.jobs.update(this.id, patch);
-    })();
+    });
     this.refreshJob();
     this.segments = [];
     this.restartReason = signal.reason;
@@ -323,6 +333,8 @@ export class JobRun {
     const info = await this.withRetries('probe', () => probe(this.requestContext(), this.job.url, this.signal));
     this.host = new URL(info.finalUrl).host;
     this.applyProbe(info, isRestart);
+    // Creating or emptying the .part is a write to the job's file: only under the lease.
+    this.deps.checkLease();
     if (info.sizeBytes === 0) {
       // Nothing to fetch, but the job still passes through downloading: the state table has no
       // shortcut from probing to verifying, and none is needed.
@@ -386,18 +398,20 @@ export class JobRun {
       }
     }
     const isFirstPlan = stored.length === 0;
-    repos.jobs.update(this.id, {
-      finalUrl: info.finalUrl,
-      sizeBytes: info.sizeBytes,
-      etag: info.etag,
-      lastModified: info.lastModified,
-      acceptsRanges,
-      isResumable,
-      fileName,
-      ...(whyParts.length > 0 ? { why: whyParts.join('; ') } : {}),
-      errorCode: null,
-      errorMessage: null,
-    });
+    this.deps.fenced(() =>
+      repos.jobs.update(this.id, {
+        finalUrl: info.finalUrl,
+        sizeBytes: info.sizeBytes,
+        etag: info.etag,
+        lastModified: info.lastModified,
+        acceptsRanges,
+        isResumable,
+        fileName,
+        ...(whyParts.length > 0 ? { why: whyParts.join('; ') } : {}),
+        errorCode: null,
+        errorMessage: null,
+      }),
+    );
     this.refreshJob();
     if (whyParts.length > 0) this.setWhy(whyParts.join('; '));
 
@@ -408,7 +422,7 @@ export class JobRun {
           ? planSegments(info.sizeBytes, Math.max(1, this.maxConnections), settings.minSplitBytes)
           : [{ start: 0, end: info.sizeBytes }];
       const rows = ranges.map((r, index) => ({ index, start: r.start, end: r.end, writtenBytes: 0, splitFrom: null }));
-      repos.segments.replace(this.id, rows);
+      this.deps.fenced(() => repos.segments.replace(this.id, rows));
       this.segments = rows.map((r) => new LiveSegment(r.index, r.start, r.end, 0, null));
       this.deps.emit({ type: 'segments-planned', jobId: this.id, count: rows.length, sizeBytes: info.sizeBytes });
     } else {
@@ -455,10 +469,12 @@ export class JobRun {
       }
     }
     this.file = await PartFile.create(this.partPath, sizeBytes, this.deps.settings().fileAllocation);
-    repos.jobs.update(this.id, {
-      hasCreatedFile: true,
-      settings: { ...this.job.settings, partFile: this.file.identity },
-    });
+    this.deps.fenced(() =>
+      repos.jobs.update(this.id, {
+        hasCreatedFile: true,
+        settings: { ...this.job.settings, partFile: (this.file as PartFile).identity },
+      }),
+    );
     this.refreshJob();
   }
 
@@ -683,7 +699,7 @@ export class JobRun {
       const info = await this.withRetries('re-resolve', () => probe(this.requestContext(), this.job.url, this.signal));
       const changed = resourceChange(this.job, info);
       if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
-      this.deps.repos.jobs.update(this.id, { finalUrl: info.finalUrl });
+      this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { finalUrl: info.finalUrl }));
       this.job = { ...this.job, finalUrl: info.finalUrl };
       this.setWhy(`link expired (HTTP ${cause.status}); got a fresh URL from the original request and continued`);
     })().finally(() => {
@@ -827,7 +843,17 @@ export class JobRun {
     return { response, expectedEnd: parsed.end + 1 };
   }
 
-  /** Streams a response body into the file at the segment's cursor, coalescing small chunks. */
+  /**
+   * Streams a response body into the file at the segment's cursor, coalescing small chunks.
+   *
+   * A known length is a contract: `expectedEnd` is the file offset where the RESPONSE promised
+   * to end (its Content-Range end, or the job's known size for a 200), and the body must end
+   * exactly there. A byte beyond it fails with ERR_SIZE_MISMATCH before anything of that chunk
+   * is written; a body that ends short is a retryable ERR_NETWORK. Stopping at `seg.end` below
+   * `expectedEnd` is no error: a split moved the segment's end while this response still had
+   * bytes, and the rest belongs to the new segment.
+   * @throws DdmError ERR_SIZE_MISMATCH, ERR_NETWORK, ERR_LOCK_LOST.
+   */
   private async pump(
     seg: LiveSegment,
     response: Response,
@@ -841,14 +867,20 @@ export class JobRun {
     const bufferBytes = this.deps.settings().segmentBufferBytes;
     if (!seg.buffer || seg.buffer.length !== bufferBytes) seg.buffer = new Uint8Array(bufferBytes);
     const buffer = seg.buffer;
+    const responseStart = seg.cursor;
     let buffered = 0;
     let bufferPos = seg.start + seg.writtenBytes;
+    const write = async (data: Uint8Array, length: number) => {
+      // Bytes go into the file only while this engine provably holds the lock.
+      this.deps.checkLease();
+      await file.write(data, length, bufferPos);
+      seg.writtenBytes += length;
+      this.noteWritten(length);
+      bufferPos += length;
+    };
     const flush = async () => {
       if (buffered === 0) return;
-      await file.write(buffer, buffered, bufferPos);
-      seg.writtenBytes += buffered;
-      this.noteWritten(buffered);
-      bufferPos += buffered;
+      await write(buffer, buffered);
       buffered = 0;
     };
     const reader = body.getReader();
@@ -862,7 +894,13 @@ export class JobRun {
           sawEnd = true;
           break;
         }
-        const stopAt = seg.end ?? expectedEnd;
+        if (expectedEnd !== null && seg.cursor + value.length > expectedEnd) {
+          throw new DdmError(
+            `Response body is longer than promised: more than ${expectedEnd - responseStart} bytes from offset ${responseStart} (segment #${seg.index}): GET ${this.job.finalUrl}`,
+            { code: 'ERR_SIZE_MISMATCH' },
+          );
+        }
+        const stopAt = seg.end;
         let chunk = value;
         if (stopAt !== null && seg.cursor + chunk.length > stopAt)
           chunk = chunk.subarray(0, Math.max(0, stopAt - seg.cursor));
@@ -872,17 +910,15 @@ export class JobRun {
           if (buffered + chunk.length > buffer.length) await flush();
           if (buffered === 0 && chunk.length >= buffer.length >> 1) {
             // Large chunks go straight to disk; copying them would only cost time.
-            await file.write(chunk, chunk.length, bufferPos);
-            seg.writtenBytes += chunk.length;
-            this.noteWritten(chunk.length);
-            bufferPos += chunk.length;
+            await write(chunk, chunk.length);
           } else {
             buffer.set(chunk, buffered);
             buffered += chunk.length;
           }
           seg.receivedBytes += chunk.length;
         }
-        if (stopAt !== null && seg.cursor >= stopAt) break;
+        // Cut short only by a split; at its promised end the body must end: read on to see it.
+        if (stopAt !== null && seg.cursor >= stopAt && (expectedEnd === null || stopAt < expectedEnd)) break;
       }
     } catch (error) {
       await flush();
@@ -894,8 +930,9 @@ export class JobRun {
     if (seg.end === null && sawEnd) {
       // No length: the size is whatever the stream delivered.
       seg.end = seg.start + seg.writtenBytes;
-      this.deps.repos.jobs.update(this.id, { sizeBytes: seg.end });
-      this.job = { ...this.job, sizeBytes: seg.end };
+      const sizeBytes = seg.end;
+      this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { sizeBytes }));
+      this.job = { ...this.job, sizeBytes };
       return;
     }
     const target = Math.min(seg.end ?? Number.POSITIVE_INFINITY, expectedEnd ?? Number.POSITIVE_INFINITY);
@@ -1011,7 +1048,7 @@ export class JobRun {
       const captured = this.segments.map((s) => s.toRow());
       const { repos } = this.deps;
       await file.sync();
-      repos.db.transaction(() => {
+      this.deps.fenced(() => {
         repos.segments.save(this.id, captured);
         repos.live.put({
           jobId: this.id,
@@ -1020,7 +1057,7 @@ export class JobRun {
           segments: this.segmentSnapshots(),
           updatedAt: Date.now(),
         });
-      })();
+      });
     })().finally(() => {
       this.isCheckpointing = null;
     });
@@ -1056,9 +1093,11 @@ export class JobRun {
   }
 
   private complete(): void {
-    this.deps.repos.jobs.update(this.id, { completedAt: Date.now(), errorCode: null, errorMessage: null });
-    this.deps.repos.live.delete(this.id);
-    this.deps.transition(this.id, 'completed');
+    this.deps.fenced(() => {
+      this.deps.repos.jobs.update(this.id, { completedAt: Date.now(), errorCode: null, errorMessage: null });
+      this.deps.repos.live.delete(this.id);
+      this.deps.transition(this.id, 'completed');
+    });
   }
 
   /**
@@ -1077,6 +1116,8 @@ export class JobRun {
     if (overwrite === 'overwrite') {
       // rename() replaces the name itself: a symlink there is replaced, its target left alone.
       try {
+        // The file becomes the user's here: prove the lock is still this engine's right before.
+        this.deps.confirmLock();
         await rename(part, this.finalPath);
       } catch (error) {
         throw ioError(error, 'renaming the finished download', this.finalPath);
@@ -1096,7 +1137,7 @@ export class JobRun {
       name = this.freeName(this.job.fileName);
     }
     if (name !== this.job.fileName) {
-      this.deps.repos.jobs.update(this.id, { fileName: name });
+      this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { fileName: name }));
       this.job = { ...this.job, fileName: name };
       this.setWhy(`saved as ${name}: the original name was taken while downloading`);
     }
@@ -1111,6 +1152,8 @@ export class JobRun {
   /** Links the checked `.part` as `target`; 'taken' when anything has that name. */
   private async linkAs(file: PartFile, part: string, target: string): Promise<'linked' | 'taken'> {
     try {
+      // The file gets a user-visible name here: prove the lock is still this engine's first.
+      this.deps.confirmLock();
       // link() fails with EEXIST instead of replacing: no race with a file created meanwhile.
       await link(part, target);
     } catch (error) {
@@ -1120,6 +1163,7 @@ export class JobRun {
         // No hard links on this file system (FAT, some network mounts): rename to a free name.
         if (isNameTaken(target)) return 'taken';
         try {
+          this.deps.confirmLock();
           await rename(part, target);
         } catch (renameError) {
           throw ioError(renameError, 'renaming the finished download', target);
@@ -1156,13 +1200,14 @@ export class JobRun {
     if (finalName === null) return false;
     if (part && isSameFile(part, identity)) {
       try {
+        this.deps.confirmLock();
         await unlink(this.partPath);
       } catch (error) {
         if (errnoOf(error) !== 'ENOENT') throw ioError(error, 'removing', this.partPath);
       }
     }
     if (finalName !== this.job.fileName) {
-      this.deps.repos.jobs.update(this.id, { fileName: finalName });
+      this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { fileName: finalName }));
       this.job = { ...this.job, fileName: finalName };
     }
     this.deps.log.info('finished a move into place that a previous run left halfway', { fileName: finalName });

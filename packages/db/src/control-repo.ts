@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { DbError } from './errors.ts';
 
 /** `adopt`: a `get` engine also runs this job (a second `ddm get` hands its job over). */
 export type CommandKind =
@@ -79,9 +80,22 @@ export interface EngineLockRow {
   hostname: string;
   startedAt: number;
   heartbeatAt: number;
+  /** The take-over counter value this holder got; only the holder with this epoch may write. */
+  epoch: number;
 }
 
-/** The `engine_lock` table: at most one engine runs jobs on a DB. */
+/** The outcome of {@link EngineLockRepo.tryAcquire}: the new epoch, or the live holder. */
+export type LockAcquisition = { epoch: number; holder: null } | { epoch: null; holder: EngineLockRow };
+
+/**
+ * The `engine_lock` table: at most one engine runs jobs on a DB, and it is fenced.
+ *
+ * Every acquisition increments `lock_epoch` (a counter that never goes down) and stamps the new
+ * value into the lock row. A holder that was frozen past the staleness window may have been
+ * taken over meanwhile; it proves it still holds the lock by finding its own pid and epoch in
+ * the row, inside the same IMMEDIATE transaction as the write it is about to make
+ * ({@link EngineLockRepo.fenced}), so no write of a stale holder can ever commit.
+ */
 export class EngineLockRepo {
   constructor(private readonly db: Database) {}
 
@@ -91,39 +105,77 @@ export class EngineLockRepo {
       hostname: string;
       started_at: number;
       heartbeat_at: number;
+      epoch: number;
     } | null;
-    return r ? { pid: r.pid, hostname: r.hostname, startedAt: r.started_at, heartbeatAt: r.heartbeat_at } : null;
+    return r
+      ? { pid: r.pid, hostname: r.hostname, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, epoch: r.epoch }
+      : null;
   }
 
   /**
-   * Takes the lock unless `isHolderAlive` says the current holder still runs. Atomic: done in
-   * one IMMEDIATE transaction so two engines starting together cannot both win.
-   * Returns null on success, else the live holder.
+   * Takes the lock unless `isHolderAlive` says the current holder still runs, with a new epoch.
+   * Atomic: done in one IMMEDIATE transaction so two engines starting together cannot both win.
    */
-  tryAcquire(pid: number, hostname: string, isHolderAlive: (lock: EngineLockRow) => boolean): EngineLockRow | null {
+  tryAcquire(pid: number, hostname: string, isHolderAlive: (lock: EngineLockRow) => boolean): LockAcquisition {
     return this.db
-      .transaction(() => {
+      .transaction((): LockAcquisition => {
         const holder = this.get();
-        if (holder && holder.pid !== pid && isHolderAlive(holder)) return holder;
+        if (holder && holder.pid !== pid && isHolderAlive(holder)) return { epoch: null, holder };
+        const { epoch } = this.db
+          .query('UPDATE lock_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch')
+          .get() as { epoch: number };
         const now = Date.now();
         this.db
           .query(
-            `INSERT INTO engine_lock (id, pid, hostname, started_at, heartbeat_at) VALUES (1, ?, ?, ?, ?)
+            `INSERT INTO engine_lock (id, pid, hostname, started_at, heartbeat_at, epoch) VALUES (1, ?, ?, ?, ?, ?)
            ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, hostname = excluded.hostname,
-             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at`,
+             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, epoch = excluded.epoch`,
           )
-          .run(pid, hostname, now, now);
-        return null;
+          .run(pid, hostname, now, now, epoch);
+        return { epoch, holder: null };
       })
       .immediate();
   }
 
-  heartbeat(pid: number): void {
-    this.db.query('UPDATE engine_lock SET heartbeat_at = ? WHERE id = 1 AND pid = ?').run(Date.now(), pid);
+  /**
+   * Records that the holder `(pid, epoch)` is alive at `atMs` (wall clock, what other engines
+   * compare against their staleness window). Returns false when the lock is no longer its own.
+   */
+  heartbeat(pid: number, epoch: number, atMs = Date.now()): boolean {
+    const result = this.db
+      .query('UPDATE engine_lock SET heartbeat_at = ? WHERE id = 1 AND pid = ? AND epoch = ?')
+      .run(atMs, pid, epoch);
+    return result.changes === 1;
   }
 
-  release(pid: number): void {
-    this.db.query('DELETE FROM engine_lock WHERE id = 1 AND pid = ?').run(pid);
+  /** True when `(pid, epoch)` holds the lock now (one primary-key read). */
+  isHeld(pid: number, epoch: number): boolean {
+    return this.db.query('SELECT 1 FROM engine_lock WHERE id = 1 AND pid = ? AND epoch = ?').get(pid, epoch) !== null;
+  }
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction after checking, inside it, that `(pid, epoch)` still
+   * holds the lock: the check and the writes commit together or not at all. Nested calls run in
+   * a savepoint of the outer transaction.
+   * @throws DbError ERR_LOCK_LOST (nothing of `fn` ran) when another engine took the lock over.
+   */
+  fenced<T>(pid: number, epoch: number, fn: () => T): T {
+    return this.db
+      .transaction((): T => {
+        if (!this.isHeld(pid, epoch)) {
+          throw new DbError(
+            `The engine lock (pid ${pid}, epoch ${epoch}) was taken over by another engine`,
+            'ERR_LOCK_LOST',
+          );
+        }
+        return fn();
+      })
+      .immediate();
+  }
+
+  /** Releases the lock if `(pid, epoch)` still holds it; a stale holder never removes a newer one. */
+  release(pid: number, epoch: number): void {
+    this.db.query('DELETE FROM engine_lock WHERE id = 1 AND pid = ? AND epoch = ?').run(pid, epoch);
   }
 }
 

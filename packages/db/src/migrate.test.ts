@@ -119,11 +119,12 @@ describe('repositories', () => {
 
   test('the engine lock is taken over only from a dead holder', () => {
     const repos = reposFor(openDb(':memory:'));
-    expect(repos.lock.tryAcquire(100, 'h', () => true)).toBeNull();
-    expect(repos.lock.tryAcquire(200, 'h', () => true)?.pid).toBe(100);
-    expect(repos.lock.tryAcquire(200, 'h', () => false)).toBeNull();
+    expect(repos.lock.tryAcquire(100, 'h', () => true).holder).toBeNull();
+    expect(repos.lock.tryAcquire(200, 'h', () => true).holder?.pid).toBe(100);
+    const taken = repos.lock.tryAcquire(200, 'h', () => false);
+    expect(taken.holder).toBeNull();
     expect(repos.lock.get()?.pid).toBe(200);
-    repos.lock.release(200);
+    repos.lock.release(200, taken.epoch as number);
     expect(repos.lock.get()).toBeNull();
   });
 });

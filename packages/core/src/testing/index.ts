@@ -21,9 +21,12 @@ export {
   type LyingLengthOptions,
   lyingLength,
   type RawConnection,
+  type RawFraming,
   type RawHandler,
   type RawRequestRecord,
+  type RawResponseOptions,
   type RawServer,
+  rawResponse,
   startRawServer,
 } from './raw-server.ts';
 export {

@@ -201,6 +201,53 @@ export function lyingLength(options: LyingLengthOptions): RawHandler {
   };
 }
 
+/** How {@link rawResponse} frames a body. */
+export type RawFraming =
+  /** `Content-Length: declaredBytes` (@default the body's length). */
+  | { readonly kind: 'length'; readonly declaredBytes?: number }
+  /** `Transfer-Encoding: chunked`, properly terminated: no length is promised. */
+  | { readonly kind: 'chunked' }
+  /** Neither: the body ends when the server closes the connection. */
+  | { readonly kind: 'close' };
+
+/** Options for {@link rawResponse}. */
+export interface RawResponseOptions {
+  readonly status: number;
+  /** Header lines besides content-type, the framing header and `connection: close`. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  readonly framing: RawFraming;
+}
+
+/**
+ * Writes one response with exactly the framing asked for (whatever the status line and headers
+ * promise), then closes the connection gracefully: for bodies that run past or stop short of a
+ * Content-Range or a size learned earlier.
+ */
+export async function rawResponse(connection: RawConnection, options: RawResponseOptions): Promise<void> {
+  const { framing, body } = options;
+  const lines = [`HTTP/1.1 ${options.status} ${options.status === 206 ? 'Partial Content' : 'OK'}`];
+  lines.push('content-type: application/octet-stream');
+  for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`${name}: ${value}`);
+  if (framing.kind === 'length') lines.push(`content-length: ${framing.declaredBytes ?? body.length}`);
+  if (framing.kind === 'chunked') lines.push('transfer-encoding: chunked');
+  lines.push('connection: close');
+  await connection.write(`${lines.join('\r\n')}\r\n\r\n`);
+  if (framing.kind === 'chunked') {
+    const chunkBytes = 64 * 1024;
+    for (let at = 0; at < body.length; at += chunkBytes) {
+      const chunk = body.subarray(at, at + chunkBytes);
+      await connection.write(`${chunk.length.toString(16)}\r\n`);
+      await connection.write(chunk);
+      await connection.write('\r\n');
+    }
+    await connection.write('0\r\n\r\n');
+  } else {
+    await connection.write(body);
+  }
+  await connection.end();
+}
+
 /** A handler that answers a non-HTTP line (an SSH banner by default) and closes. */
 export function garbage(reply = 'SSH-2.0-OpenSSH_9.6\r\n'): RawHandler {
   return async (connection) => {
