@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { write } from './write.ts';
 
 export interface SegmentRow {
   jobId: number;
@@ -38,11 +39,13 @@ export class SegmentsRepo {
 
   /** Replaces every segment of a job (a new plan or a restart). */
   replace(jobId: number, segments: readonly Omit<SegmentRow, 'jobId'>[]): void {
-    this.db.query('DELETE FROM segments WHERE job_id = ?').run(jobId);
-    const insert = this.db.query(
-      'INSERT INTO segments (job_id, idx, start, "end", written_bytes, split_from) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    for (const s of segments) insert.run(jobId, s.index, s.start, s.end, s.writtenBytes, s.splitFrom);
+    write(this.db, () => {
+      this.db.query('DELETE FROM segments WHERE job_id = ?').run(jobId);
+      const insert = this.db.query(
+        'INSERT INTO segments (job_id, idx, start, "end", written_bytes, split_from) VALUES (?, ?, ?, ?, ?, ?)',
+      );
+      for (const s of segments) insert.run(jobId, s.index, s.start, s.end, s.writtenBytes, s.splitFrom);
+    });
   }
 
   /** Writes every given segment's range and progress (a checkpoint); upserts new segments. */
@@ -52,10 +55,12 @@ export class SegmentsRepo {
        ON CONFLICT (job_id, idx) DO UPDATE SET start = excluded.start, "end" = excluded."end",
          written_bytes = excluded.written_bytes, split_from = excluded.split_from`,
     );
-    for (const s of segments) upsert.run(jobId, s.index, s.start, s.end, s.writtenBytes, s.splitFrom);
+    write(this.db, () => {
+      for (const s of segments) upsert.run(jobId, s.index, s.start, s.end, s.writtenBytes, s.splitFrom);
+    });
   }
 
   deleteAll(jobId: number): void {
-    this.db.query('DELETE FROM segments WHERE job_id = ?').run(jobId);
+    write(this.db, () => this.db.query('DELETE FROM segments WHERE job_id = ?').run(jobId));
   }
 }
