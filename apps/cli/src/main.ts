@@ -23,7 +23,7 @@ import { waitCommand } from './commands/wait.ts';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList } from './job-options.ts';
-import { createOutput, type Output } from './output.ts';
+import { createOutput, drainOutput, type Output } from './output.ts';
 
 export const VERSION = '0.1.0';
 
@@ -274,5 +274,6 @@ export async function main(argv: string[]): Promise<ExitCode> {
 
 if (import.meta.main) {
   const code = await main(process.argv);
+  await drainOutput();
   process.exit(code);
 }
