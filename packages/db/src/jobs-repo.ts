@@ -203,6 +203,19 @@ export class JobsRepo {
     return (this.db.query('SELECT * FROM jobs ORDER BY priority DESC, queue_pos ASC').all() as RawJob[]).map(toRow);
   }
 
+  /**
+   * Every job's id and `updated_at`, in queue order: one cheap indexed query that tells a cache
+   * which rows changed (every `update` bumps `updated_at`).
+   */
+  versions(): { id: number; updatedAt: number }[] {
+    return (
+      this.db.query('SELECT id, updated_at FROM jobs ORDER BY priority DESC, queue_pos ASC').all() as {
+        id: number;
+        updated_at: number;
+      }[]
+    ).map((r) => ({ id: r.id, updatedAt: r.updated_at }));
+  }
+
   listByState(states: readonly JobStateName[]): JobRow[] {
     const marks = states.map(() => '?').join(',');
     return (

@@ -20,21 +20,39 @@ interface RawSegment {
   split_from: number | null;
 }
 
+function toSegment(r: RawSegment): SegmentRow {
+  return {
+    jobId: r.job_id,
+    index: r.idx,
+    start: r.start,
+    end: r.end,
+    writtenBytes: r.written_bytes,
+    splitFrom: r.split_from,
+  };
+}
+
 /** The `segments` table. */
 export class SegmentsRepo {
   constructor(private readonly db: Database) {}
 
   list(jobId: number): SegmentRow[] {
     return (this.db.query('SELECT * FROM segments WHERE job_id = ? ORDER BY start').all(jobId) as RawSegment[]).map(
-      (r) => ({
-        jobId: r.job_id,
-        index: r.idx,
-        start: r.start,
-        end: r.end,
-        writtenBytes: r.written_bytes,
-        splitFrom: r.split_from,
-      }),
+      toSegment,
     );
+  }
+
+  /** Every job's segments in one query, by job id, each list ordered by start. */
+  listAll(): Map<number, SegmentRow[]> {
+    const byJob = new Map<number, SegmentRow[]>();
+    for (const r of this.db.query('SELECT * FROM segments ORDER BY job_id, start').all() as RawSegment[]) {
+      let list = byJob.get(r.job_id);
+      if (!list) {
+        list = [];
+        byJob.set(r.job_id, list);
+      }
+      list.push(toSegment(r));
+    }
+    return byJob;
   }
 
   /** Replaces every segment of a job (a new plan or a restart). */
