@@ -1,10 +1,10 @@
 #!/usr/bin/env bun
-import { DdmError, parseRate, redactText } from '@ddm/core';
+import { DdmError, parseRate, redactText, resolvePaths } from '@ddm/core';
 /**
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
-import { DbError } from '@ddm/db';
+import { DbError, toDbError } from '@ddm/db';
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
 import { benchCommand } from './commands/bench.ts';
@@ -234,7 +234,9 @@ export function buildCli(setExit: (code: ExitCode) => void) {
 }
 
 /** Prints the one-line error (stack only with DDM_DEBUG=1) and returns its exit code. */
-export function reportError(error: unknown, isJson: boolean): ExitCode {
+export function reportError(thrown: unknown, isJson: boolean): ExitCode {
+  // A SQLite failure that escaped the db layer (a plain read) is still told by its result code.
+  const error = toDbError(thrown, dbPathForMessages());
   const isDebug = process.env.DDM_DEBUG === '1';
   const isCac = error instanceof Error && error.name === 'CACError';
   const code =
@@ -248,6 +250,14 @@ export function reportError(error: unknown, isJson: boolean): ExitCode {
   if (isCac) return EXIT.usage;
   if (!isDebug) process.stderr.write('ddm: this is a bug; run again with DDM_DEBUG=1 for details\n');
   return EXIT.jobFailed;
+}
+
+function dbPathForMessages(): string {
+  try {
+    return resolvePaths(process.env).dbFile;
+  } catch {
+    return 'the job DB';
+  }
 }
 
 export async function main(argv: string[]): Promise<ExitCode> {

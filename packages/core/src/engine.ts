@@ -347,7 +347,18 @@ export class Engine implements EngineController {
     const only = options.jobIds ? new Set(options.jobIds) : null;
     const onAbort = () => this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const heartbeat = setInterval(() => this.repos.lock.heartbeat(this.pid), HEARTBEAT_MS);
+    let dbFailure: unknown = null;
+    const heartbeat = setInterval(() => {
+      // A timer must never throw: a DB that cannot be written (full, read-only, damaged) ends
+      // the run cleanly, its jobs checkpointed where possible, and run() reports the error.
+      try {
+        this.repos.lock.heartbeat(this.pid);
+      } catch (error) {
+        this.log.error('cannot write the engine heartbeat', { error: String(error) });
+        dbFailure ??= error;
+        this.stop();
+      }
+    }, HEARTBEAT_MS);
     try {
       this.recoverInterrupted(only);
       this.repos.live.clear();
@@ -370,10 +381,16 @@ export class Engine implements EngineController {
     } finally {
       clearInterval(heartbeat);
       options.signal?.removeEventListener('abort', onAbort);
-      this.repos.live.clear();
-      this.repos.lock.release(this.pid);
       this.isRunning = false;
+      try {
+        this.repos.live.clear();
+        this.repos.lock.release(this.pid);
+      } catch (error) {
+        // The lock goes stale by itself; the first DB failure is the one worth reporting.
+        dbFailure ??= error;
+      }
     }
+    if (dbFailure) throw dbFailure;
     return summary;
   }
 

@@ -13,7 +13,7 @@ import { Database } from 'bun:sqlite';
 import { isBusyError, toDbError } from './errors.ts';
 
 /** Retries of BEGIN IMMEDIATE after the busy timeout ran out, and the backoff between them. */
-const MAX_BUSY_RETRIES = 4;
+const MAX_BUSY_RETRIES = 2;
 const BASE_BACKOFF_MS = 25;
 const MAX_BACKOFF_MS = 400;
 
