@@ -48,9 +48,12 @@ export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCo
     case 'ERR_DB':
     case 'ERR_DB_OPEN':
     case 'ERR_DB_TOO_NEW':
+    case 'ERR_DB_READONLY':
+    case 'ERR_DB_CORRUPT':
       return EXIT.io;
     case 'ERR_ENGINE_BUSY':
     case 'ERR_LOCK_LOST':
+    case 'ERR_DB_BUSY':
       return EXIT.engineBusy;
     case 'ERR_CANCELED':
       return EXIT.interrupted;

@@ -56,7 +56,13 @@ async function runHere(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
-  const timer = setInterval(() => printer.update(engine.snapshot().jobs), 500);
+  const timer = setInterval(() => {
+    // A frame that cannot be read (a busy or failing DB) is skipped: the engine reports the
+    // failure itself; a timer must never throw.
+    try {
+      printer.update(engine.snapshot().jobs);
+    } catch {}
+  }, 500);
   let summary: RunSummary;
   try {
     summary = await engine.run({ isWatching: options.isWatching, jobIds: options.jobIds });

@@ -1,10 +1,10 @@
 #!/usr/bin/env bun
-import { DDM_VERSION, DdmError, parseRate, redactText } from '@ddm/core';
+import { DDM_VERSION, DdmError, parseRate, redactText, resolvePaths } from '@ddm/core';
 /**
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
-import { DbError } from '@ddm/db';
+import { DbError, toDbError } from '@ddm/db';
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
 import { benchCommand } from './commands/bench.ts';
@@ -23,7 +23,7 @@ import { waitCommand } from './commands/wait.ts';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList } from './job-options.ts';
-import { createOutput, type Output } from './output.ts';
+import { createOutput, drainOutput, type Output } from './output.ts';
 
 /** From the root package.json (core/src/version.ts), the one place the version is written. */
 export const VERSION = DDM_VERSION;
@@ -236,7 +236,9 @@ export function buildCli(setExit: (code: ExitCode) => void) {
 }
 
 /** Prints the one-line error (stack only with DDM_DEBUG=1) and returns its exit code. */
-export function reportError(error: unknown, isJson: boolean): ExitCode {
+export function reportError(thrown: unknown, isJson: boolean): ExitCode {
+  // A SQLite failure that escaped the db layer (a plain read) is still told by its result code.
+  const error = toDbError(thrown, dbPathForMessages());
   const isDebug = process.env.DDM_DEBUG === '1';
   const isCac = error instanceof Error && error.name === 'CACError';
   const code =
@@ -250,6 +252,14 @@ export function reportError(error: unknown, isJson: boolean): ExitCode {
   if (isCac) return EXIT.usage;
   if (!isDebug) process.stderr.write('ddm: this is a bug; run again with DDM_DEBUG=1 for details\n');
   return EXIT.jobFailed;
+}
+
+function dbPathForMessages(): string {
+  try {
+    return resolvePaths(process.env).dbFile;
+  } catch {
+    return 'the job DB';
+  }
 }
 
 export async function main(argv: string[]): Promise<ExitCode> {
@@ -276,5 +286,6 @@ export async function main(argv: string[]): Promise<ExitCode> {
 
 if (import.meta.main) {
   const code = await main(process.argv);
+  await drainOutput();
   process.exit(code);
 }

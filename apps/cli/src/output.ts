@@ -37,6 +37,21 @@ export function createOutput(flags: { json?: boolean; quiet?: boolean }): Output
   };
 }
 
+/**
+ * Ends stdout and stderr and resolves once every byte written to them has been handed to the
+ * reader: `process.exit` drops what a pipe has not taken yet (a `| (sleep 1; cat)` or a slow
+ * `| jq` got exactly 64 KiB). A closed reader (EPIPE, `| head`) ends the wait too. Call it
+ * only right before exiting: nothing can be written after.
+ */
+export function drainOutput(): Promise<void> {
+  const end = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => {
+      stream.once('error', () => resolve());
+      stream.end(() => resolve());
+    });
+  return Promise.all([end(process.stdout), end(process.stderr)]).then(() => undefined);
+}
+
 export function percent(job: Pick<JobSnapshot, 'doneBytes' | 'sizeBytes' | 'state'>): string {
   if (job.state === 'completed') return '100%';
   if (!job.sizeBytes) return '--';

@@ -191,16 +191,27 @@ export function applyOffline(
   }
 }
 
-/** A snapshot from the DB alone: what `status` and an attached TUI show. */
+/**
+ * A snapshot from the DB alone: what `status` and an attached TUI show. A fixed number of
+ * queries whatever the number of jobs (jobs, every segment, live rows, the lock), read in one
+ * transaction so the parts agree.
+ */
 export function snapshotFromDb(repos: Repos): EngineSnapshot {
   const now = Date.now();
-  const live = new Map(repos.live.all().map((l) => [l.jobId, l]));
-  const engine = runningEngine(repos);
-  const jobs: JobSnapshot[] = repos.jobs.list().map((job) => {
+  const { rows, segmentsByJob, liveRows, engine } = repos.db
+    .transaction(() => ({
+      rows: repos.jobs.list(),
+      segmentsByJob: repos.segments.listAll(),
+      liveRows: repos.live.all(),
+      engine: runningEngine(repos),
+    }))
+    .deferred();
+  const live = new Map(liveRows.map((l) => [l.jobId, l]));
+  const jobs: JobSnapshot[] = rows.map((job) => {
     const l = engine ? live.get(job.id) : undefined;
     const segments: SegmentSnapshot[] = l
       ? (l.segments as SegmentSnapshot[])
-      : repos.segments.list(job.id).map(storedSegment);
+      : (segmentsByJob.get(job.id) ?? []).map(storedSegment);
     const base = storedJobSnapshot(job, segments);
     if (!l) return base;
     const rate = l.rateBytesPerSec;

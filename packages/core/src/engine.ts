@@ -148,6 +148,10 @@ export class Engine implements EngineController {
   private heldLock: HeldLock | null = null;
   /** Set once another engine took the lock over; every later write throws it. */
   private lockLost: DdmError | null = null;
+  /** The first DB failure seen by a timer; `run()` ends with it. */
+  private dbFailure: unknown = null;
+  /** Snapshots of jobs that are not running, with the `updated_at` they were built from. */
+  private readonly storedSnapshots = new Map<number, { updatedAt: number; snapshot: JobSnapshot }>();
   readonly pid: number;
   readonly lockStaleMs: number;
 
@@ -311,12 +315,19 @@ export class Engine implements EngineController {
     return this.lockLost;
   }
 
-  /** The heartbeat timer: renews the lease; never throws (a timer has nobody to throw to). */
+  /**
+   * The heartbeat timer: renews the lease; never throws (a timer has nobody to throw to). A DB
+   * that cannot be written (full, read-only, damaged) ends the run cleanly, its jobs
+   * checkpointed where possible, and run() reports the error.
+   */
   private heartbeat(): void {
     try {
       this.confirmLock();
     } catch (error) {
-      if (!this.lockLost) this.log.warn('engine heartbeat failed', { error: String(error) });
+      if (this.lockLost) return;
+      this.log.error('cannot write the engine heartbeat', { error: String(error) });
+      this.dbFailure ??= error;
+      this.stop();
     }
   }
 
@@ -532,6 +543,7 @@ export class Engine implements EngineController {
     this.onlyJobs = only;
     const onAbort = () => this.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    this.dbFailure = null;
     const heartbeat = setInterval(() => this.heartbeat(), Math.min(HEARTBEAT_MS, this.lockStaleMs / 6));
     try {
       try {
@@ -563,14 +575,20 @@ export class Engine implements EngineController {
     } finally {
       clearInterval(heartbeat);
       options.signal?.removeEventListener('abort', onAbort);
-      if (!this.lockLost) {
-        this.repos.live.clear();
-        this.repos.lock.release(this.pid, epoch);
-      }
       this.heldLock = null;
       this.isRunning = false;
+      if (!this.lockLost) {
+        try {
+          this.repos.live.clear();
+          this.repos.lock.release(this.pid, epoch);
+        } catch (error) {
+          // The lock goes stale by itself; the first DB failure is the one worth reporting.
+          this.dbFailure ??= error;
+        }
+      }
     }
     if (this.lockLost) throw this.lockLost;
+    if (this.dbFailure) throw this.dbFailure;
     return summary;
   }
 
@@ -805,11 +823,7 @@ export class Engine implements EngineController {
   snapshot(): EngineSnapshot {
     const now = Date.now();
     if (this.snapshotCache && now - this.snapshotCache.at < 100) return this.snapshotCache;
-    const jobs = this.repos.jobs.list().map((job) => {
-      const run = this.runs.get(job.id);
-      if (run) return liveJobSnapshot(job, run);
-      return storedJobSnapshot(job, this.repos.segments.list(job.id).map(storedSegment));
-    });
+    const jobs = this.jobSnapshots();
     const snapshot: EngineSnapshot = Object.freeze({
       at: now,
       jobs: Object.freeze(jobs),
@@ -821,6 +835,52 @@ export class Engine implements EngineController {
     });
     this.snapshotCache = snapshot;
     return snapshot;
+  }
+
+  /**
+   * Every job in queue order. Running jobs come from their run; the others from a cache that
+   * re-reads a row (and its segments) only when its `updated_at` moved, so a snapshot costs one
+   * `SELECT id, updated_at` plus work for active or changed jobs, not a query per stored job.
+   * A job's cache entry is dropped while it runs, so the row it ends with is read again.
+   */
+  private jobSnapshots(): JobSnapshot[] {
+    const versions = this.repos.jobs.versions();
+    const changed = versions.filter((v) => {
+      if (this.runs.has(v.id)) return false;
+      return this.storedSnapshots.get(v.id)?.updatedAt !== v.updatedAt;
+    });
+    if (changed.length > 0) {
+      // Many changed rows (the first snapshot): read them all at once, two queries in all.
+      const isBulk = changed.length > 32;
+      const rows = isBulk ? new Map(this.repos.jobs.list().map((j) => [j.id, j])) : null;
+      const segmentsByJob = isBulk ? this.repos.segments.listAll() : null;
+      for (const v of changed) {
+        const job = rows ? rows.get(v.id) : this.repos.jobs.get(v.id);
+        if (!job) continue;
+        const segments = segmentsByJob ? (segmentsByJob.get(v.id) ?? []) : this.repos.segments.list(v.id);
+        this.storedSnapshots.set(v.id, {
+          updatedAt: job.updatedAt,
+          snapshot: storedJobSnapshot(job, segments.map(storedSegment)),
+        });
+      }
+    }
+    const jobs: JobSnapshot[] = [];
+    const present = new Set<number>();
+    for (const v of versions) {
+      present.add(v.id);
+      const run = this.runs.get(v.id);
+      if (run) {
+        // Active jobs are few: their row (state, why) is read fresh every time.
+        const row = this.repos.jobs.get(v.id);
+        this.storedSnapshots.delete(v.id);
+        if (row) jobs.push(liveJobSnapshot(row, run));
+        continue;
+      }
+      const entry = this.storedSnapshots.get(v.id);
+      if (entry) jobs.push(entry.snapshot);
+    }
+    for (const id of this.storedSnapshots.keys()) if (!present.has(id)) this.storedSnapshots.delete(id);
+    return jobs;
   }
 }
 

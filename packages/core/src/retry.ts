@@ -20,6 +20,7 @@
  * Older Bun versions threw `code: 'ConnectionRefused'` / `'ConnectionClosed'`; both are still
  * mapped.
  */
+import { DbError } from '@ddm/db';
 import { DdmError, type ErrorCode, errnoOf } from './errors.ts';
 
 /** Longest Retry-After ddm honours; a server asking for more is waited on for this long. */
@@ -172,6 +173,9 @@ function nameOf(error: unknown): string | undefined {
 
 function classifyOne(error: unknown, options: ClassifyOptions): ErrorClass | undefined {
   if (error instanceof DdmError) return { code: error.code, retryable: error.retryable };
+  // The job DB failed (a full disk, read-only, damaged): never a network error.
+  if (error instanceof DbError)
+    return { code: error.code === 'ERR_DISK_FULL' ? 'ERR_DISK_FULL' : 'ERR_DB', retryable: false };
   const name = nameOf(error);
   // DOMExceptions carry numeric codes (20, 23), so the name is what identifies them.
   if (name === 'TimeoutError') return { code: 'ERR_TIMEOUT', retryable: true };

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite';
 import { DbError } from './errors.ts';
+import { write } from './write.ts';
 
 /** `adopt`: a `get` engine also runs this job (a second `ddm get` hands its job over). */
 export type CommandKind =
@@ -48,9 +49,13 @@ export class CommandsRepo {
   constructor(private readonly db: Database) {}
 
   enqueue(kind: CommandKind, jobId: number | null, arg: Record<string, unknown> = {}): number {
-    const row = this.db
-      .query('INSERT INTO commands (job_id, kind, arg_json, created_at) VALUES (?, ?, ?, ?) RETURNING id')
-      .get(jobId, kind, JSON.stringify(arg), Date.now()) as { id: number };
+    const row = write(
+      this.db,
+      () =>
+        this.db
+          .query('INSERT INTO commands (job_id, kind, arg_json, created_at) VALUES (?, ?, ?, ?) RETURNING id')
+          .get(jobId, kind, JSON.stringify(arg), Date.now()) as { id: number },
+    );
     return row.id;
   }
 
@@ -66,12 +71,16 @@ export class CommandsRepo {
   }
 
   markDone(id: number, error: string | null = null): void {
-    this.db.query('UPDATE commands SET done_at = ?, error = ? WHERE id = ?').run(Date.now(), error, id);
+    write(this.db, () =>
+      this.db.query('UPDATE commands SET done_at = ?, error = ? WHERE id = ?').run(Date.now(), error, id),
+    );
   }
 
   /** Drops handled commands older than `olderThanMs`. */
   prune(olderThanMs: number): void {
-    this.db.query('DELETE FROM commands WHERE done_at IS NOT NULL AND done_at < ?').run(Date.now() - olderThanMs);
+    write(this.db, () =>
+      this.db.query('DELETE FROM commands WHERE done_at IS NOT NULL AND done_at < ?').run(Date.now() - olderThanMs),
+    );
   }
 }
 
@@ -192,9 +201,13 @@ export class EventsRepo {
   constructor(private readonly db: Database) {}
 
   append(jobId: number | null, type: string, data: Record<string, unknown>, at = Date.now()): number {
-    const row = this.db
-      .query('INSERT INTO events (job_id, at, type, data_json) VALUES (?, ?, ?, ?) RETURNING id')
-      .get(jobId, at, type, JSON.stringify(data)) as { id: number };
+    const row = write(
+      this.db,
+      () =>
+        this.db
+          .query('INSERT INTO events (job_id, at, type, data_json) VALUES (?, ?, ?, ?) RETURNING id')
+          .get(jobId, at, type, JSON.stringify(data)) as { id: number },
+    );
     return row.id;
   }
 
@@ -230,7 +243,7 @@ export class EventsRepo {
 
   /** Keeps the newest `keep` events. */
   trim(keep = 5000): void {
-    this.db.query('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(keep);
+    write(this.db, () => this.db.query('DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?').run(keep));
   }
 }
 
@@ -247,13 +260,15 @@ export class LiveRepo {
   constructor(private readonly db: Database) {}
 
   put(row: LiveRow): void {
-    this.db
-      .query(
-        `INSERT INTO live (job_id, rate_bytes_per_sec, connections, segments_json, updated_at) VALUES (?, ?, ?, ?, ?)
+    write(this.db, () =>
+      this.db
+        .query(
+          `INSERT INTO live (job_id, rate_bytes_per_sec, connections, segments_json, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (job_id) DO UPDATE SET rate_bytes_per_sec = excluded.rate_bytes_per_sec,
            connections = excluded.connections, segments_json = excluded.segments_json, updated_at = excluded.updated_at`,
-      )
-      .run(row.jobId, row.rateBytesPerSec, row.connections, JSON.stringify(row.segments), row.updatedAt);
+        )
+        .run(row.jobId, row.rateBytesPerSec, row.connections, JSON.stringify(row.segments), row.updatedAt),
+    );
   }
 
   all(): LiveRow[] {
@@ -275,11 +290,11 @@ export class LiveRepo {
   }
 
   delete(jobId: number): void {
-    this.db.query('DELETE FROM live WHERE job_id = ?').run(jobId);
+    write(this.db, () => this.db.query('DELETE FROM live WHERE job_id = ?').run(jobId));
   }
 
   clear(): void {
-    this.db.run('DELETE FROM live');
+    write(this.db, () => this.db.run('DELETE FROM live'));
   }
 }
 
@@ -312,12 +327,14 @@ export class HostsRepo {
   }
 
   put(row: HostRow): void {
-    this.db
-      .query(
-        `INSERT INTO hosts (host, best_connections, results_json, measured_at) VALUES (?, ?, ?, ?)
+    write(this.db, () =>
+      this.db
+        .query(
+          `INSERT INTO hosts (host, best_connections, results_json, measured_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (host) DO UPDATE SET best_connections = excluded.best_connections,
            results_json = excluded.results_json, measured_at = excluded.measured_at`,
-      )
-      .run(row.host, row.bestConnections, JSON.stringify(row.results), row.measuredAt);
+        )
+        .run(row.host, row.bestConnections, JSON.stringify(row.results), row.measuredAt),
+    );
   }
 }

@@ -5,11 +5,12 @@ import { SegmentsRepo } from './segments-repo.ts';
 
 export type { Database } from 'bun:sqlite';
 export * from './control-repo.ts';
-export { DbError, type DbErrorCode } from './errors.ts';
+export { DbError, type DbErrorCode, isBusyError, sqliteCodeOf, toDbError } from './errors.ts';
 export * from './jobs-repo.ts';
-export { LATEST_VERSION, type Migration, migrate, migrations, schemaVersion } from './migrate.ts';
+export { LATEST_VERSION, type Migration, migrate, migrations, readSchemaVersion, schemaVersion } from './migrate.ts';
 export { dataVersion, type OpenDbOptions, openDb } from './open.ts';
 export * from './segments-repo.ts';
+export { DdmDatabase, read, write } from './write.ts';
 
 /** Every repository over one connection. */
 export interface Repos {

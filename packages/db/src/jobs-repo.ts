@@ -1,4 +1,5 @@
 import type { Database } from 'bun:sqlite';
+import { write } from './write.ts';
 
 export type JobStateName =
   | 'queued'
@@ -171,6 +172,11 @@ export class JobsRepo {
   constructor(private readonly db: Database) {}
 
   insert(job: NewJob, now = Date.now()): JobRow {
+    return write(this.db, () => this.insertLocked(job, now));
+  }
+
+  private insertLocked(job: NewJob, now: number): JobRow {
+    // Under the write lock, so two processes adding at once cannot take the same queue position.
     const maxPos = this.db.query('SELECT COALESCE(MAX(queue_pos), 0) AS p FROM jobs').get() as { p: number };
     const raw = this.db
       .query(
@@ -205,6 +211,19 @@ export class JobsRepo {
     return (this.db.query('SELECT * FROM jobs ORDER BY priority DESC, queue_pos ASC').all() as RawJob[]).map(toRow);
   }
 
+  /**
+   * Every job's id and `updated_at`, in queue order: one cheap indexed query that tells a cache
+   * which rows changed (every `update` bumps `updated_at`).
+   */
+  versions(): { id: number; updatedAt: number }[] {
+    return (
+      this.db.query('SELECT id, updated_at FROM jobs ORDER BY priority DESC, queue_pos ASC').all() as {
+        id: number;
+        updated_at: number;
+      }[]
+    ).map((r) => ({ id: r.id, updatedAt: r.updated_at }));
+  }
+
   listByState(states: readonly JobStateName[]): JobRow[] {
     const marks = states.map(() => '?').join(',');
     return (
@@ -219,7 +238,7 @@ export class JobsRepo {
     if (keys.length === 0) return;
     const sets = keys.map((k) => `${COLUMN[k]} = ?`).join(', ');
     const values = keys.map((k) => toSql(patch[k]));
-    this.db.query(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...values, now, id);
+    write(this.db, () => this.db.query(`UPDATE jobs SET ${sets}, updated_at = ? WHERE id = ?`).run(...values, now, id));
   }
 
   /** Moves a job to the front or the back of its priority class. */
@@ -228,12 +247,14 @@ export class JobsRepo {
       where === 'top'
         ? 'SELECT COALESCE(MIN(queue_pos), 0) - 1 AS p FROM jobs'
         : 'SELECT COALESCE(MAX(queue_pos), 0) + 1 AS p FROM jobs';
-    const { p } = this.db.query(sql).get() as { p: number };
-    this.db.query('UPDATE jobs SET queue_pos = ? WHERE id = ?').run(p, id);
+    write(this.db, () => {
+      const { p } = this.db.query(sql).get() as { p: number };
+      this.db.query('UPDATE jobs SET queue_pos = ?, updated_at = ? WHERE id = ?').run(p, Date.now(), id);
+    });
   }
 
   delete(id: number): void {
-    this.db.query('DELETE FROM jobs WHERE id = ?').run(id);
+    write(this.db, () => this.db.query('DELETE FROM jobs WHERE id = ?').run(id));
   }
 
   /** Final paths (dir + name) of jobs that have not ended in `canceled`/`failed`... i.e. every job. */

@@ -78,7 +78,7 @@ describe('openDb', () => {
     db.close();
   });
 
-  test('a file that is not a database gives ERR_DB_OPEN naming the path', async () => {
+  test('a file that is not a database gives ERR_DB_CORRUPT naming the path and how to start anew', async () => {
     using t = tempDir();
     const path = join(t.dir, 'junk.db');
     await Bun.write(path, 'this is not sqlite '.repeat(100));
@@ -87,8 +87,9 @@ describe('openDb', () => {
       throw new Error('expected a failure');
     } catch (error) {
       expect(error).toBeInstanceOf(DbError);
-      expect((error as DbError).code).toBe('ERR_DB_OPEN');
+      expect((error as DbError).code).toBe('ERR_DB_CORRUPT');
       expect((error as DbError).message).toContain(path);
+      expect((error as DbError).message).toContain('move it aside');
     }
   });
 });

@@ -16,13 +16,21 @@ export const migrations: readonly Migration[] = [migration0001, migration0002, m
 /** The newest version this ddm knows (the last migration's; versions only grow). */
 export const LATEST_VERSION = (migrations[migrations.length - 1] as Migration).version;
 
-/** Version recorded in `schema_version`; 0 for an empty DB. */
+/** The recorded version without creating anything; null for a DB without `schema_version`. */
+export function readSchemaVersion(db: Database): number | null {
+  const hasTable = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (!hasTable) return null;
+  return (db.query('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null }).v ?? 0;
+}
+
+/** Version recorded in `schema_version` (creating the table when missing); 0 for an empty DB. */
 export function schemaVersion(db: Database): number {
+  const version = readSchemaVersion(db);
+  if (version !== null) return version;
   db.run(
     'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
   );
-  const row = db.query('SELECT MAX(version) AS v FROM schema_version').get() as { v: number | null };
-  return row.v ?? 0;
+  return 0;
 }
 
 /**
@@ -30,6 +38,9 @@ export function schemaVersion(db: Database): number {
  * @throws DbError ERR_DB_TOO_NEW when the DB was written by a newer ddm.
  */
 export function migrate(db: Database, target: number = LATEST_VERSION, path = 'database'): number {
+  // Up to date (every open but the first): no write lock, so opening never waits for writers.
+  const seen = readSchemaVersion(db);
+  if (seen !== null && seen === target && seen <= LATEST_VERSION) return seen;
   // Read the version and apply what is pending under one write lock (BEGIN IMMEDIATE): two
   // processes opening a fresh DB at once would otherwise both apply migration 1, and the
   // slower one fail on "table jobs already exists".

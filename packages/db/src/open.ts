@@ -1,29 +1,52 @@
-import { Database } from 'bun:sqlite';
+import type { Database } from 'bun:sqlite';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { DbError } from './errors.ts';
-import { migrate } from './migrate.ts';
+import { DbError, toDbError } from './errors.ts';
+import { LATEST_VERSION, migrate, readSchemaVersion } from './migrate.ts';
+import { DdmDatabase } from './write.ts';
 
 export interface OpenDbOptions {
   /** Apply migrations (default true). Tests pass false to migrate step by step. */
   shouldMigrate?: boolean;
+  /** How long one statement waits for another connection's lock. @default 5000 */
   busyTimeoutMs?: number;
+  /**
+   * Open read-only: never creates the file, never migrates, and every write fails with
+   * ERR_DB_READONLY. For a DB whose file or folder this process cannot write.
+   * @default false
+   */
+  isReadOnly?: boolean;
+  /** `PRAGMA max_page_count`: caps the DB's size (tests use it to fill the DB). */
+  maxPageCount?: number;
 }
 
 /**
  * Opens (creating when missing, mode 0600) the job DB: WAL, synchronous=NORMAL, foreign keys,
- * busy timeout, migrated to the latest schema.
- * @throws DbError ERR_DB_OPEN when the file cannot be opened; ERR_DB_TOO_NEW (see migrate).
+ * busy timeout, migrated to the latest schema. Its `transaction()` takes the write lock up
+ * front and retries while busy (see write.ts).
+ * @throws DbError ERR_DB_OPEN when the file cannot be opened; ERR_DB_CORRUPT when it is damaged
+ *   or not a database; ERR_DB_READONLY (a read-only DB that needs a migration); ERR_DB_BUSY;
+ *   ERR_DISK_FULL; ERR_DB_TOO_NEW (see migrate).
  */
 export function openDb(path: string, options: OpenDbOptions = {}): Database {
+  const isReadOnly = options.isReadOnly === true && path !== ':memory:';
   let db: Database;
   try {
-    if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    db = new Database(path, { create: true, strict: true });
+    if (!isReadOnly && path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    db = isReadOnly
+      ? new DdmDatabase(path, { readonly: true, strict: true })
+      : new DdmDatabase(path, { create: true, strict: true });
   } catch (error) {
-    throw new DbError(`Cannot open the job database: ${path}`, 'ERR_DB_OPEN', error);
+    const mapped = toDbError(error, path);
+    if (mapped instanceof DbError) throw mapped;
+    throw new DbError(`Cannot open the job DB: ${path}`, 'ERR_DB_OPEN', error);
   }
   try {
     db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    if (options.maxPageCount !== undefined) db.run(`PRAGMA max_page_count = ${options.maxPageCount}`);
+    if (isReadOnly) {
+      checkReadOnlySchema(db, path);
+      return db;
+    }
     db.run('PRAGMA journal_mode = WAL');
     db.run('PRAGMA synchronous = NORMAL');
     db.run('PRAGMA foreign_keys = ON');
@@ -38,9 +61,25 @@ export function openDb(path: string, options: OpenDbOptions = {}): Database {
   } catch (error) {
     db.close();
     if (error instanceof DbError) throw error;
-    throw new DbError(`Cannot use the job database (is it a ddm database?): ${path}`, 'ERR_DB_OPEN', error);
+    const mapped = toDbError(error, path);
+    if (mapped instanceof DbError) throw mapped;
+    throw new DbError(`Cannot use the job DB: ${path}`, 'ERR_DB_OPEN', error);
   }
   return db;
+}
+
+/** A read-only DB can be read only when it already has this ddm's schema (it cannot migrate). */
+function checkReadOnlySchema(db: Database, path: string): void {
+  const version = readSchemaVersion(db) ?? 0;
+  if (version > LATEST_VERSION) {
+    throw new DbError(
+      `Database schema version ${version} is newer than this ddm supports (${LATEST_VERSION}); upgrade ddm: ${path}`,
+      'ERR_DB_TOO_NEW',
+    );
+  }
+  if (version < LATEST_VERSION) {
+    throw new DbError(`The job DB is read-only and needs an upgrade this ddm cannot write: ${path}`, 'ERR_DB_READONLY');
+  }
 }
 
 /** `PRAGMA data_version`: changes when another connection commits. Cheap to poll. */
