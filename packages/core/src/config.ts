@@ -33,6 +33,20 @@ export interface TimeoutsConfig {
   lowSpeedTimeMs: number;
 }
 
+/** `[rpc]`: `ddm serve`, aria2's JSON-RPC (flag names follow aria2's). */
+export interface RpcConfig {
+  /** TCP port of `/jsonrpc`; 0 picks a free one. */
+  port: number;
+  /** `token:SECRET` every call must carry; empty = none (refused with `listen_all`). */
+  secret: string;
+  /** Listen on every interface instead of 127.0.0.1 and [::1]; needs a secret. */
+  listenAll: boolean;
+  /** Send `Access-Control-Allow-Origin: *` and accept any browser origin (as aria2). */
+  allowOriginAll: boolean;
+  /** Comma-separated browser origins allowed to call (`http://localhost:8080`); empty = none. */
+  allowedOrigins: string;
+}
+
 /** The resolved configuration; each field mirrors a TOML key (`min_split_size` → `minSplitSize`). */
 export interface DdmConfig {
   /** Connections per job unless the job asks for a number. */
@@ -66,6 +80,7 @@ export interface DdmConfig {
   onError: string;
   retry: RetryConfig;
   timeouts: TimeoutsConfig;
+  rpc: RpcConfig;
 }
 
 /** Dotted TOML key, as written in `config.toml` and accepted by `ddm config set`. */
@@ -94,21 +109,28 @@ export type ConfigKey =
   | 'retry.max_delay_ms'
   | 'timeouts.connect_ms'
   | 'timeouts.low_speed_bytes_per_sec'
-  | 'timeouts.low_speed_time_ms';
+  | 'timeouts.low_speed_time_ms'
+  | 'rpc.port'
+  | 'rpc.secret'
+  | 'rpc.listen_all'
+  | 'rpc.allow_origin_all'
+  | 'rpc.allowed_origins';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
 
 /**
  * - `integer`: a TOML integer (a decimal string in env and `config set`);
  * - `size`: bytes as an integer or a string with a binary unit (`"512K"`, `"10M"`, `"1GiB"`);
- * - `enum`: one of `values`; `string`, `path` (`~` expanded), `url`, `command` (run by `sh -c`).
+ * - `enum`: one of `values`; `string`, `path` (`~` expanded), `url`, `command` (run by `sh -c`);
+ * - `boolean`: TOML true/false (`"true"`/`"false"` in env and `config set`);
+ * - `text`: a single-line string, possibly empty; `secret`: the same, shown as `"***"` by `config show`.
  */
-export type ConfigValueType = 'integer' | 'size' | 'enum' | 'string' | 'path' | 'url' | 'command';
+export type ConfigValueType = 'integer' | 'size' | 'enum' | 'string' | 'path' | 'url' | 'command' | 'boolean' | 'text' | 'secret';
 
 export interface ConfigKeyInfo {
   key: ConfigKey;
   description: string;
-  default: number | string;
+  default: number | string | boolean;
   type: ConfigValueType;
   /** Inclusive bounds of numeric keys. */
   min?: number;
@@ -218,6 +240,7 @@ export const DEFAULT_CONFIG: Readonly<DdmConfig> = Object.freeze({
   onError: '',
   retry: Object.freeze({ attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 }),
   timeouts: Object.freeze({ connectMs: 15_000, lowSpeedBytesPerSec: 1 * KIB, lowSpeedTimeMs: 20_000 }),
+  rpc: Object.freeze({ port: 6800, secret: '', listenAll: false, allowOriginAll: false, allowedOrigins: '' }),
 });
 
 interface KeySpec {
@@ -361,6 +384,19 @@ const SPECS: readonly KeySpec[] = [
     max: 3_600_000,
     description: 'How long a connection may stay under `low_speed_bytes_per_sec`.',
   },
+  { key: 'rpc.port', type: 'integer', min: 0, max: 65_535, description: '`ddm serve` port (aria2 JSON-RPC); 0 = any free port.' },
+  { key: 'rpc.secret', type: 'secret', description: 'RPC secret (`token:SECRET`); empty = none.' },
+  { key: 'rpc.listen_all', type: 'boolean', description: 'Listen on all interfaces, not only loopback; needs a secret.' },
+  {
+    key: 'rpc.allow_origin_all',
+    type: 'boolean',
+    description: 'Let any web page call the RPC (CORS `*`, as aria2 `--rpc-allow-origin-all`).',
+  },
+  {
+    key: 'rpc.allowed_origins',
+    type: 'text',
+    description: 'Comma-separated web origins allowed to call the RPC, e.g. "http://localhost:8080".',
+  },
 ];
 
 const SPEC_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(SPECS.map((spec) => [spec.key, spec]));
@@ -417,7 +453,12 @@ function setValue(config: DdmConfig, key: string, value: unknown): void {
 }
 
 function cloneDefaults(): DdmConfig {
-  return { ...DEFAULT_CONFIG, retry: { ...DEFAULT_CONFIG.retry }, timeouts: { ...DEFAULT_CONFIG.timeouts } };
+  return {
+    ...DEFAULT_CONFIG,
+    retry: { ...DEFAULT_CONFIG.retry },
+    timeouts: { ...DEFAULT_CONFIG.timeouts },
+    rpc: { ...DEFAULT_CONFIG.rpc },
+  };
 }
 
 /**
@@ -472,7 +513,11 @@ function expectedOf(spec: KeySpec): string {
     case 'path':
     case 'url':
     case 'command':
+    case 'text':
+    case 'secret':
       return 'a string';
+    case 'boolean':
+      return 'true or false';
     default: {
       const exhaustive: never = spec.type;
       return exhaustive;
@@ -493,7 +538,7 @@ function coerce(
   spec: KeySpec,
   value: unknown,
   isText: boolean,
-): { value: number | string } | { problem: ValueProblem } {
+): { value: number | string | boolean } | { problem: ValueProblem } {
   const typeProblem = (): { problem: ValueProblem } => ({
     problem: {
       kind: 'type',
@@ -523,6 +568,11 @@ function coerce(
       return { problem: { kind: 'range', detail: `${number} is not in ${rangeText(spec)}` } };
     }
     return { value: number };
+  }
+  if (spec.type === 'boolean') {
+    if (typeof value === 'boolean') return { value };
+    if (isText && (value === 'true' || value === 'false')) return { value: value === 'true' };
+    return typeProblem();
   }
   if (typeof value !== 'string') return typeProblem();
   if (/[\0]/.test(value)) return { problem: { kind: 'range', detail: 'contains a NUL character' } };
@@ -559,6 +609,10 @@ function coerce(
       if (value === '' || /[\r\n]/.test(value)) {
         return { problem: { kind: 'range', detail: 'must be a non-empty single line' } };
       }
+      return { value };
+    case 'text':
+    case 'secret':
+      if (/[\r\n]/.test(value)) return { problem: { kind: 'range', detail: 'must be a single line' } };
       return { value };
     case 'path':
     case 'command':
@@ -765,7 +819,7 @@ function isTable(value: unknown): value is Record<string, unknown> {
 }
 
 interface FileValues {
-  values: Map<ConfigKey, number | string>;
+  values: Map<ConfigKey, number | string | boolean>;
   lines: Map<ConfigKey, number | null>;
 }
 
@@ -794,7 +848,7 @@ function parseConfigText(text: string, file: string): FileValues {
     const keyText = key === null ? '' : ` at key "${key}"`;
     throw configError('syntax', key, origin, `Invalid TOML in ${position}${keyText}: ${reason}`, error);
   }
-  const values = new Map<ConfigKey, number | string>();
+  const values = new Map<ConfigKey, number | string | boolean>();
   const lines = new Map<ConfigKey, number | null>();
   const visit = (key: string, value: unknown): void => {
     const origin: Origin = { source: 'file', file, line: lineOfKey(infos, key) };
@@ -921,7 +975,7 @@ export function configKeys(): ConfigKeyInfo[] {
   return SPECS.map((spec) => ({
     key: spec.key,
     description: spec.description,
-    default: getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string,
+    default: getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string | boolean,
     type: spec.type,
     ...(spec.min === undefined ? {} : { min: spec.min }),
     ...(spec.max === undefined ? {} : { max: spec.max }),
@@ -935,8 +989,8 @@ function tomlString(value: string): string {
   return JSON.stringify(value).replace(/\u007f/g, '\\u007f');
 }
 
-function tomlLiteral(value: number | string): string {
-  return typeof value === 'number' ? String(value) : tomlString(value);
+function tomlLiteral(value: number | string | boolean): string {
+  return typeof value === 'string' ? tomlString(value) : String(value);
 }
 
 /**
@@ -945,14 +999,15 @@ function tomlLiteral(value: number | string): string {
  */
 export function formatConfigShow(result: Pick<LoadedConfig, 'config' | 'sources'>): string {
   return SPECS.map((spec) => {
-    const value = getValue(result.config, spec.key) as number | string;
-    const shown = typeof value === 'string' ? tomlString(redactText(value)) : String(value);
+    const value = getValue(result.config, spec.key) as number | string | boolean;
+    const hidden = spec.type === 'secret' && value !== '' ? '***' : value;
+    const shown = typeof hidden === 'string' ? tomlString(redactText(hidden)) : String(hidden);
     return `${spec.key} = ${shown}  (${result.sources[spec.key]})`;
   }).join('\n');
 }
 
 function defaultLiteral(spec: KeySpec): string {
-  const value = getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string;
+  const value = getValue(DEFAULT_CONFIG as DdmConfig, spec.key) as number | string | boolean;
   if (spec.type === 'size' && typeof value === 'number' && formatSize(value) !== String(value)) {
     return tomlString(formatSize(value));
   }
@@ -1116,7 +1171,7 @@ export function setConfigValue(fileText: string, key: string, rawValue: string, 
  * Parses `rawValue` for `key` as the CLI would for a flag (`--max-bytes-per-sec 10M`).
  * @throws ConfigError `ERR_CONFIG` (source `flag`) for an unknown key or an invalid value.
  */
-export function parseConfigValue(key: string, rawValue: string): number | string {
+export function parseConfigValue(key: string, rawValue: string): number | string | boolean {
   const spec = SPEC_BY_KEY.get(key);
   if (spec === undefined) throw unknownKeyError(key, { source: 'flag' });
   const result = coerce(spec, rawValue, true);
