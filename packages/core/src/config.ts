@@ -125,7 +125,17 @@ export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
  * - `boolean`: TOML true/false (`"true"`/`"false"` in env and `config set`);
  * - `text`: a single-line string, possibly empty; `secret`: the same, shown as `"***"` by `config show`.
  */
-export type ConfigValueType = 'integer' | 'size' | 'enum' | 'string' | 'path' | 'url' | 'command' | 'boolean' | 'text' | 'secret';
+export type ConfigValueType =
+  | 'integer'
+  | 'size'
+  | 'enum'
+  | 'string'
+  | 'path'
+  | 'url'
+  | 'command'
+  | 'boolean'
+  | 'text'
+  | 'secret';
 
 export interface ConfigKeyInfo {
   key: ConfigKey;
@@ -384,9 +394,19 @@ const SPECS: readonly KeySpec[] = [
     max: 3_600_000,
     description: 'How long a connection may stay under `low_speed_bytes_per_sec`.',
   },
-  { key: 'rpc.port', type: 'integer', min: 0, max: 65_535, description: '`ddm serve` port (aria2 JSON-RPC); 0 = any free port.' },
+  {
+    key: 'rpc.port',
+    type: 'integer',
+    min: 0,
+    max: 65_535,
+    description: '`ddm serve` port (aria2 JSON-RPC); 0 = any free port.',
+  },
   { key: 'rpc.secret', type: 'secret', description: 'RPC secret (`token:SECRET`); empty = none.' },
-  { key: 'rpc.listen_all', type: 'boolean', description: 'Listen on all interfaces, not only loopback; needs a secret.' },
+  {
+    key: 'rpc.listen_all',
+    type: 'boolean',
+    description: 'Listen on all interfaces, not only loopback; needs a secret.',
+  },
   {
     key: 'rpc.allow_origin_all',
     type: 'boolean',
