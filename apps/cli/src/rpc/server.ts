@@ -4,8 +4,9 @@
  * unless listening on all interfaces. Every request passes the Host and Origin guards first;
  * bodies over 2 MiB are refused (aria2's limit). The method logic lives in methods.ts.
  */
-import type { Server, ServerWebSocket } from 'bun';
+
 import type { EngineEvent, Logger } from '@ddm/core';
+import type { Server, ServerWebSocket } from 'bun';
 import { notificationFor } from './notifications.ts';
 import { type Dispatch, handleQuery, handleText, type RpcReply } from './protocol.ts';
 import { decideOrigin, isHostAllowed, type OriginPolicy } from './security.ts';
