@@ -395,10 +395,34 @@ describe('configKeys and value parsing', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const fieldCount =
       Object.keys(DEFAULT_CONFIG).length -
-      2 +
+      3 +
       Object.keys(DEFAULT_CONFIG.retry).length +
-      Object.keys(DEFAULT_CONFIG.timeouts).length;
+      Object.keys(DEFAULT_CONFIG.timeouts).length +
+      Object.keys(DEFAULT_CONFIG.rpc).length;
     expect(keys.length).toBe(fieldCount);
+  });
+
+  test('[rpc] keys: booleans take true/false, the secret is hidden by config show', () => {
+    expect(parseConfigValue('rpc.listen_all', 'true')).toBe(true);
+    expect(() => parseConfigValue('rpc.listen_all', 'yes')).toThrow(/rpc.listen_all/);
+    expect(parseConfigValue('rpc.port', '0')).toBe(0);
+    expect(() => parseConfigValue('rpc.port', '70000')).toThrow(/rpc.port/);
+    const loaded = loadConfig({
+      file: '/nonexistent/config.toml',
+      env: { DDM_RPC__SECRET: 'hunter2', DDM_RPC__ALLOW_ORIGIN_ALL: 'true' },
+      flags: {},
+    });
+    expect(loaded.config.rpc).toEqual({
+      port: 6800,
+      secret: 'hunter2',
+      listenAll: false,
+      allowOriginAll: true,
+      allowedOrigins: '',
+    });
+    const shown = formatConfigShow(loaded);
+    expect(shown).toContain('rpc.secret = "***"  (env)');
+    expect(shown).not.toContain('hunter2');
+    expect(setConfigValue('', 'rpc.listen_all', 'true')).toBe('[rpc]\nlisten_all = true\n');
   });
 
   test('size keys take bytes or a binary unit', () => {
