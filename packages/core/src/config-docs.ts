@@ -8,10 +8,13 @@ import type { ConfigKey, ConfigValueType } from './config-table.ts';
 import {
   CONFIG_TABLE,
   type ConfigKeySpec,
+  type DdmConfig,
+  defaultConfig,
   envVarOf,
   getConfigValue,
   leafOf,
   MAX_SAFE,
+  setConfigField,
   tableOf,
 } from './config-table.ts';
 import { redactText } from './redact.ts';
@@ -94,6 +97,28 @@ export function formatConfigShow(result: Pick<LoadedConfig, 'config' | 'sources'
     const value = getConfigValue(result.config, spec.key) as number | string | boolean;
     return `${spec.key} = ${tomlLiteral(shownValue(spec, value))}  (${result.sources[spec.key]})`;
   }).join('\n');
+}
+
+/**
+ * `rawValue` as given for `key` (`ddm config set rpc.secret ...`), fit to echo back: `***`
+ * for a non-empty `secret` key, credentials redacted otherwise; unknown keys are redacted too.
+ */
+export function shownConfigArgument(key: string, rawValue: string): string {
+  const spec = SPECS.find((candidate) => candidate.key === key);
+  if (spec?.type === 'secret') return rawValue === '' ? '' : HIDDEN_SECRET;
+  return redactText(rawValue);
+}
+
+/**
+ * A copy of `config` for `config show --json`, hidden exactly as {@link formatConfigShow} hides
+ * values (a set `rpc.secret` is `"***"`), so neither form prints a secret in clear.
+ */
+export function configForShow(config: DdmConfig): DdmConfig {
+  const shown = defaultConfig();
+  for (const spec of SPECS) {
+    setConfigField(shown, spec.key, shownValue(spec, getConfigValue(config, spec.key) as number | string | boolean));
+  }
+  return shown;
 }
 
 function defaultLiteral(spec: KeySpec): string {
