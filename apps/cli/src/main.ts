@@ -17,6 +17,7 @@ import { getCommand } from './commands/get.ts';
 import { importHarCommand } from './commands/import-har.ts';
 import { refreshCommand } from './commands/refresh.ts';
 import { runCommand } from './commands/run.ts';
+import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { tuiCommand } from './commands/tui.ts';
 import { waitCommand } from './commands/wait.ts';
@@ -109,6 +110,25 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm run --watch &   # then: ddm add <url>')
     .action((flags: Flags) =>
       run(withContext({ ...flags, isGlobalLimit: true }, (ctx, out) => runCommand(ctx, out, flags))),
+    );
+
+  cli
+    .command('serve', "Run the engine and answer aria2's JSON-RPC on /jsonrpc (AriaNg, browser extensions)")
+    .option('--rpc-listen-port <port>', 'Port (config "rpc.port", 6800; 0 = any free port)')
+    .option('--rpc-secret <secret>', 'Secret every call must send as "token:SECRET" (config "rpc.secret")')
+    .option('--rpc-listen-all', 'Listen on all interfaces, not only 127.0.0.1 and [::1] (needs a secret)')
+    .option('--rpc-allow-origin-all', 'Let any web page call the RPC (CORS *), as aria2')
+    .option('-d, --dir <dir>', 'Default directory of RPC downloads (default: download_dir, else the current one)')
+    .option('-j, --max-concurrent-downloads <n>', 'Jobs downloading at once (config "jobs", 3)')
+    .option('--limit <rate>', 'Global speed limit, e.g. 10M (config "max_bytes_per_sec")')
+    .example('ddm serve --rpc-secret "$(openssl rand -hex 16)"')
+    .example('ddm serve --rpc-listen-port 6800 -d ~/Downloads')
+    .action((flags: Flags) =>
+      run(
+        withContext({ ...flags, jobs: flags.maxConcurrentDownloads, isGlobalLimit: true }, (ctx, out) =>
+          serveCommand(ctx, out, flags, VERSION),
+        ),
+      ),
     );
 
   cli

@@ -65,6 +65,29 @@ describe('ddm config', () => {
     expect(human).toContain('(file)');
   });
 
+  test('rpc.secret is never printed in clear: config set, show and show --json', async () => {
+    using cli = cliHome();
+    const set = await cli.run(['config', 'set', 'rpc.secret', 's3cret-token']);
+    expect(set.exitCode).toBe(0);
+    expect(set.stdout + set.stderr).not.toContain('s3cret-token');
+    expect(set.stdout).toContain('rpc.secret = ***');
+    expect(readFileSync(join(cli.home, 'config.toml'), 'utf8')).toContain('secret = "s3cret-token"');
+    const json = await cli.run(['config', 'show', '--json']);
+    expect(json.stdout).not.toContain('s3cret-token');
+    const shown = JSON.parse(json.stdout);
+    expect(shown.config.rpc).toEqual({
+      port: 6800,
+      secret: '***',
+      listenAll: false,
+      allowOriginAll: false,
+      allowedOrigins: '',
+    });
+    expect(shown.sources['rpc.secret']).toBe('file');
+    const human = await cli.run(['config', 'show'], { env: { DDM_RPC__SECRET: 'env-token' } });
+    expect(human.stdout).not.toContain('env-token');
+    expect(human.stdout).toContain('rpc.secret = "***"  (env)');
+  });
+
   test('an old file that sets the removed min_connections still works; show notes it, set refuses it', async () => {
     using cli = cliHome();
     const file = writeConfig(cli.home, 'connections = 4\nmin_connections = 2\n');

@@ -8,10 +8,13 @@ import type { ConfigKey, ConfigValueType } from './config-table.ts';
 import {
   CONFIG_TABLE,
   type ConfigKeySpec,
+  type DdmConfig,
+  defaultConfig,
   envVarOf,
   getConfigValue,
   leafOf,
   MAX_SAFE,
+  setConfigField,
   tableOf,
 } from './config-table.ts';
 import { redactText } from './redact.ts';
@@ -26,7 +29,7 @@ const SPECS = CONFIG_TABLE as readonly KeySpec[];
 export interface ConfigKeyInfo {
   key: ConfigKey;
   description: string;
-  default: number | string;
+  default: number | string | boolean;
   type: ConfigValueType;
   /** Inclusive bounds of numeric keys. */
   min?: number;
@@ -68,20 +71,54 @@ export function tomlString(value: string): string {
   return JSON.stringify(value).replace(/\u007f/g, '\\u007f');
 }
 
-export function tomlLiteral(value: number | string): string {
-  return typeof value === 'number' ? String(value) : tomlString(value);
+export function tomlLiteral(value: number | string | boolean): string {
+  return typeof value === 'string' ? tomlString(value) : String(value);
+}
+
+/** Stands for a set `secret` value wherever config values are shown. */
+const HIDDEN_SECRET = '***';
+
+/**
+ * A value as `config show` may print it: a non-empty `secret` key becomes `"***"`, and
+ * credentials inside other strings (proxy URLs, tokens in hook commands) are redacted.
+ */
+function shownValue(spec: KeySpec, value: number | string | boolean): number | string | boolean {
+  if (typeof value !== 'string') return value;
+  if (spec.type === 'secret') return value === '' ? '' : HIDDEN_SECRET;
+  return redactText(value);
 }
 
 /**
  * One line per key, `key = value  (source)`, in catalogue order; values are TOML literals and
- * secrets (proxy credentials, tokens in hook commands) are redacted.
+ * secrets (`secret` keys as `"***"`, proxy credentials, tokens in hook commands) are hidden.
  */
 export function formatConfigShow(result: Pick<LoadedConfig, 'config' | 'sources'>): string {
   return SPECS.map((spec) => {
-    const value = getConfigValue(result.config, spec.key) as number | string;
-    const shown = typeof value === 'string' ? tomlString(redactText(value)) : String(value);
-    return `${spec.key} = ${shown}  (${result.sources[spec.key]})`;
+    const value = getConfigValue(result.config, spec.key) as number | string | boolean;
+    return `${spec.key} = ${tomlLiteral(shownValue(spec, value))}  (${result.sources[spec.key]})`;
   }).join('\n');
+}
+
+/**
+ * `rawValue` as given for `key` (`ddm config set rpc.secret ...`), fit to echo back: `***`
+ * for a non-empty `secret` key, credentials redacted otherwise; unknown keys are redacted too.
+ */
+export function shownConfigArgument(key: string, rawValue: string): string {
+  const spec = SPECS.find((candidate) => candidate.key === key);
+  if (spec?.type === 'secret') return rawValue === '' ? '' : HIDDEN_SECRET;
+  return redactText(rawValue);
+}
+
+/**
+ * A copy of `config` for `config show --json`, hidden exactly as {@link formatConfigShow} hides
+ * values (a set `rpc.secret` is `"***"`), so neither form prints a secret in clear.
+ */
+export function configForShow(config: DdmConfig): DdmConfig {
+  const shown = defaultConfig();
+  for (const spec of SPECS) {
+    setConfigField(shown, spec.key, shownValue(spec, getConfigValue(config, spec.key) as number | string | boolean));
+  }
+  return shown;
 }
 
 function defaultLiteral(spec: KeySpec): string {
@@ -109,7 +146,8 @@ export function configDocCells(): { key: ConfigKey; type: ConfigValueType; defau
   return SPECS.map((spec) => {
     const show = (value: number): string => (spec.type === 'size' ? formatSize(value) : String(value));
     const value = spec.default;
-    const shownDefault = spec.docDefault ?? (typeof value === 'number' ? show(value) : value === '' ? '""' : value);
+    const shownDefault =
+      spec.docDefault ?? (typeof value === 'number' ? show(value) : value === '' ? '""' : String(value));
     let range = '';
     if (spec.values !== undefined) range = spec.values.join(', ');
     else if (spec.min !== undefined && spec.max !== undefined) {

@@ -11,16 +11,29 @@ import { DEFAULT_USER_AGENT } from './version.ts';
 /**
  * - `integer`: a TOML integer (a decimal string in env and `config set`);
  * - `size`: bytes as an integer or a string with a binary unit (`"512K"`, `"10M"`, `"1GiB"`);
- * - `enum`: one of `values`; `string`, `path` (`~` expanded), `url`, `command` (run by `sh -c`).
+ * - `enum`: one of `values`; `string`, `path` (`~` expanded), `url`, `command` (run by `sh -c`);
+ * - `boolean`: TOML true/false (`"true"`/`"false"` in env and `config set`);
+ * - `text`: a single-line string, possibly empty; `secret`: the same, shown as `"***"` by
+ *   `config show` (text and `--json`).
  */
-export type ConfigValueType = 'integer' | 'size' | 'enum' | 'string' | 'path' | 'url' | 'command';
+export type ConfigValueType =
+  | 'integer'
+  | 'size'
+  | 'enum'
+  | 'string'
+  | 'path'
+  | 'url'
+  | 'command'
+  | 'boolean'
+  | 'text'
+  | 'secret';
 
 /** One row of the table. */
 export interface ConfigKeySpec {
   /** Dotted TOML key: `connections`, or `retry.attempts` for `attempts` in `[retry]`. */
   readonly key: string;
   readonly type: ConfigValueType;
-  readonly default: number | string;
+  readonly default: number | string | boolean;
   readonly description: string;
   /** Inclusive bounds of numeric keys. */
   readonly min?: number;
@@ -253,6 +266,38 @@ export const CONFIG_TABLE = [
     toSetting: (value: number): number => (value > 0 ? value : Number.POSITIVE_INFINITY),
     description: 'How long a connection may stay under `low_speed_bytes_per_sec`.',
   },
+  {
+    key: 'rpc.port',
+    type: 'integer',
+    default: 6800,
+    min: 0,
+    max: 65_535,
+    description: '`ddm serve` port (aria2 JSON-RPC, `--rpc-listen-port`); 0 = any free port.',
+  },
+  {
+    key: 'rpc.secret',
+    type: 'secret',
+    default: '',
+    description: 'Token every RPC call must send (`token:SECRET`, `--rpc-secret`); empty = none.',
+  },
+  {
+    key: 'rpc.listen_all',
+    type: 'boolean',
+    default: false,
+    description: 'Listen on all interfaces, not only loopback (`--rpc-listen-all`); refused without a secret.',
+  },
+  {
+    key: 'rpc.allow_origin_all',
+    type: 'boolean',
+    default: false,
+    description: 'Let any web page call the RPC, CORS `*` (as aria2 `--rpc-allow-origin-all`).',
+  },
+  {
+    key: 'rpc.allowed_origins',
+    type: 'text',
+    default: '',
+    description: 'Comma-separated web origins allowed to call the RPC, e.g. "http://localhost:8080"; empty = none.',
+  },
 ] as const satisfies readonly ConfigKeySpec[];
 
 /**
@@ -274,7 +319,9 @@ type ValueOf<S extends Spec> = S extends { type: 'enum'; values: readonly (infer
   ? V
   : S extends { type: 'integer' | 'size' }
     ? number
-    : string;
+    : S extends { type: 'boolean' }
+      ? boolean
+      : string;
 
 type TableName = ConfigKey extends infer K ? (K extends `${infer T}.${string}` ? T : never) : never;
 
@@ -296,6 +343,8 @@ export type DdmConfig = TopLevel & { -readonly [T in TableName]: TableFields<T> 
 export type RetryConfig = DdmConfig['retry'];
 /** `[timeouts]` */
 export type TimeoutsConfig = DdmConfig['timeouts'];
+/** `[rpc]`: `ddm serve`, aria2's JSON-RPC (flag names follow aria2's). */
+export type RpcConfig = DdmConfig['rpc'];
 export type OverwritePolicy = DdmConfig['overwrite'];
 export type FileAllocation = DdmConfig['fileAllocation'];
 

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigErrorKind } from './config.ts';
 import { ConfigError, DEFAULT_CONFIG, loadConfig, parseConfigValue } from './config.ts';
-import { configDocCells, configKeys, formatConfigShow, initConfigText } from './config-docs.ts';
+import {
+  configDocCells,
+  configForShow,
+  configKeys,
+  formatConfigShow,
+  initConfigText,
+  shownConfigArgument,
+} from './config-docs.ts';
 import { setConfigValue } from './config-edit.ts';
 import { CONFIG_TABLE, type ConfigKeySpec, type DdmConfig } from './config-table.ts';
 import { DEFAULT_SETTINGS, type EngineSettings, settingsFromConfig } from './settings.ts';
@@ -387,6 +394,31 @@ describe('formatConfigShow', () => {
     expect(lines).toContain('retry.attempts = 5  (default)');
     expect(lines).toContain(`user_agent = "${DEFAULT_USER_AGENT}"  (default)`);
   });
+
+  test('configForShow (show --json) hides what the text form hides: the rpc secret and proxy credentials', () => {
+    const file = writeConfig('proxy = "http://user:hunter2@proxy.test:3128"\n[rpc]\nsecret = "s3cret-token"\n');
+    const loaded = loadConfig({ file, env: noEnv, flags: { connections: 3 } });
+    const shown = configForShow(loaded.config);
+    expect(shown.rpc.secret).toBe('***');
+    expect(shown.proxy).toBe('http://REDACTED@proxy.test:3128');
+    expect(JSON.stringify(shown)).not.toContain('s3cret-token');
+    expect(JSON.stringify(shown)).not.toContain('hunter2');
+    expect({ ...shown, proxy: loaded.config.proxy, rpc: { ...shown.rpc, secret: 's3cret-token' } }).toEqual(
+      loaded.config,
+    );
+    expect(loaded.config.rpc.secret).toBe('s3cret-token');
+    expect(configForShow(DEFAULT_CONFIG as DdmConfig).rpc.secret).toBe('');
+    expect(formatConfigShow({ config: DEFAULT_CONFIG as DdmConfig, sources: loaded.sources })).toContain(
+      'rpc.secret = ""  (file)',
+    );
+  });
+
+  test('shownConfigArgument hides a secret given to config set, redacts credentials in others', () => {
+    expect(shownConfigArgument('rpc.secret', 's3cret-token')).toBe('***');
+    expect(shownConfigArgument('rpc.secret', '')).toBe('');
+    expect(shownConfigArgument('proxy', 'http://user:hunter2@proxy.test')).not.toContain('hunter2');
+    expect(shownConfigArgument('connections', '4')).toBe('4');
+  });
 });
 
 describe('configKeys and value parsing', () => {
@@ -395,10 +427,72 @@ describe('configKeys and value parsing', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const fieldCount =
       Object.keys(DEFAULT_CONFIG).length -
-      2 +
+      3 +
       Object.keys(DEFAULT_CONFIG.retry).length +
-      Object.keys(DEFAULT_CONFIG.timeouts).length;
+      Object.keys(DEFAULT_CONFIG.timeouts).length +
+      Object.keys(DEFAULT_CONFIG.rpc).length;
     expect(keys.length).toBe(fieldCount);
+  });
+
+  test('[rpc] keys: booleans take true/false, the secret is hidden by config show', () => {
+    expect(parseConfigValue('rpc.listen_all', 'true')).toBe(true);
+    expect(() => parseConfigValue('rpc.listen_all', 'yes')).toThrow(/rpc.listen_all/);
+    expect(parseConfigValue('rpc.port', '0')).toBe(0);
+    expect(() => parseConfigValue('rpc.port', '70000')).toThrow(/rpc.port/);
+    const loaded = loadConfig({
+      file: '/nonexistent/config.toml',
+      env: { DDM_RPC__SECRET: 'hunter2', DDM_RPC__ALLOW_ORIGIN_ALL: 'true' },
+      flags: {},
+    });
+    expect(loaded.config.rpc).toEqual({
+      port: 6800,
+      secret: 'hunter2',
+      listenAll: false,
+      allowOriginAll: true,
+      allowedOrigins: '',
+    });
+    const shown = formatConfigShow(loaded);
+    expect(shown).toContain('rpc.secret = "***"  (env)');
+    expect(shown).not.toContain('hunter2');
+    expect(setConfigValue('', 'rpc.listen_all', 'true')).toBe('[rpc]\nlisten_all = true\n');
+  });
+
+  test('boolean, text and secret values: typed in TOML, checked in env and config set', () => {
+    const typed = loadConfig({
+      file: writeConfig('[rpc]\nlisten_all = true\nsecret = "abc"\nallowed_origins = ""\n'),
+      env: noEnv,
+      flags: {},
+    });
+    expect(typed.config.rpc).toMatchObject({ listenAll: true, secret: 'abc', allowedOrigins: '' });
+    for (const [text, detail] of [
+      ['[rpc]\nlisten_all = "true"\n', 'expected true or false, got a string ("true")'],
+      ['[rpc]\nlisten_all = 1\n', 'expected true or false, got an integer (1)'],
+      ['[rpc]\nallowed_origins = false\n', 'expected a string, got a boolean (false)'],
+      ['[rpc]\nport = true\n', 'expected an integer, got a boolean (true)'],
+      ['[rpc]\nsecret = "a\\nb"\n', 'must be a single line'],
+    ] as const) {
+      const error = catchConfigError(() => loadConfig({ file: writeConfig(text), env: noEnv, flags: {} }));
+      expect(error.message).toContain(detail);
+      expect(error.line).toBe(2);
+    }
+    // An empty variable sets no boolean, as for numbers; it empties a text key.
+    const emptyEnv = loadConfig({
+      file: writeConfig('[rpc]\nlisten_all = true\nallowed_origins = "http://a.test"\n'),
+      env: { ...noEnv, DDM_RPC__LISTEN_ALL: '', DDM_RPC__ALLOWED_ORIGINS: '' },
+      flags: {},
+    });
+    expect(emptyEnv.config.rpc).toMatchObject({ listenAll: true, allowedOrigins: '' });
+    expect(emptyEnv.sources['rpc.listen_all']).toBe('file');
+    expect(emptyEnv.sources['rpc.allowed_origins']).toBe('env');
+    expect(() => loadConfig({ file: '/nonexistent', env: { DDM_RPC__SECRET: 'a\nb' }, flags: {} })).toThrow(
+      /DDM_RPC__SECRET.*single line/,
+    );
+    expect(() => parseConfigValue('rpc.allowed_origins', 'a\rb')).toThrow(/rpc.allowed_origins/);
+    expect(setConfigValue('', 'rpc.allowed_origins', '')).toBe('[rpc]\nallowed_origins = ""\n');
+    expect(setConfigValue('[rpc]\nlisten_all = true\n', 'rpc.listen_all', 'false')).toBe('[rpc]\nlisten_all = false\n');
+    expect(() => setConfigValue('', 'rpc.listen_all', 'on')).toThrow(/true or false/);
+    expect(configDocCells().find((cell) => cell.key === 'rpc.listen_all')?.default).toBe('false');
+    expect(initConfigText()).toContain('# listen_all = false\n');
   });
 
   test('size keys take bytes or a binary unit', () => {

@@ -38,13 +38,14 @@ export {
   type OverwritePolicy,
   REMOVED_CONFIG_KEYS,
   type RetryConfig,
+  type RpcConfig,
   type TimeoutsConfig,
 } from './config-table.ts';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
 
 /**
- * Flag overrides: any top-level field, and any subset of the `retry` / `timeouts` fields
+ * Flag overrides: any top-level field, and any subset of a table's fields (`retry`, `timeouts`, `rpc`)
  * (a `Partial<DdmConfig>` is accepted as is).
  */
 export type ConfigFlags = {
@@ -172,7 +173,11 @@ function expectedOf(spec: KeySpec): string {
     case 'path':
     case 'url':
     case 'command':
+    case 'text':
+    case 'secret':
       return 'a string';
+    case 'boolean':
+      return 'true or false';
     default: {
       const exhaustive: never = spec.type;
       return exhaustive;
@@ -193,7 +198,7 @@ export function coerce(
   spec: KeySpec,
   value: unknown,
   isText: boolean,
-): { value: number | string } | { problem: ValueProblem } {
+): { value: number | string | boolean } | { problem: ValueProblem } {
   const typeProblem = (): { problem: ValueProblem } => ({
     problem: {
       kind: 'type',
@@ -223,6 +228,11 @@ export function coerce(
       return { problem: { kind: 'range', detail: `${number} is not in ${rangeText(spec)}` } };
     }
     return { value: number };
+  }
+  if (spec.type === 'boolean') {
+    if (typeof value === 'boolean') return { value };
+    if (isText && (value === 'true' || value === 'false')) return { value: value === 'true' };
+    return typeProblem();
   }
   if (typeof value !== 'string') return typeProblem();
   if (/[\0]/.test(value)) return { problem: { kind: 'range', detail: 'contains a NUL character' } };
@@ -259,6 +269,10 @@ export function coerce(
       if (value === '' || /[\r\n]/.test(value)) {
         return { problem: { kind: 'range', detail: 'must be a non-empty single line' } };
       }
+      return { value };
+    case 'text':
+    case 'secret':
+      if (/[\r\n]/.test(value)) return { problem: { kind: 'range', detail: 'must be a single line' } };
       return { value };
     case 'path':
     case 'command':
@@ -365,7 +379,7 @@ function isTable(value: unknown): value is Record<string, unknown> {
 }
 
 interface FileValues {
-  values: Map<ConfigKey, number | string>;
+  values: Map<ConfigKey, number | string | boolean>;
   lines: Map<ConfigKey, number | null>;
   notes: string[];
 }
@@ -395,7 +409,7 @@ function parseConfigText(text: string, file: string): FileValues {
     const keyText = key === null ? '' : ` at key "${key}"`;
     throw configError('syntax', key, origin, `Invalid TOML in ${position}${keyText}: ${reason}`, error);
   }
-  const values = new Map<ConfigKey, number | string>();
+  const values = new Map<ConfigKey, number | string | boolean>();
   const lines = new Map<ConfigKey, number | null>();
   const notes: string[] = [];
   const visit = (key: string, value: unknown): void => {
@@ -465,7 +479,7 @@ function checkOrder(
 /**
  * Loads the configuration: defaults, then `file` (a missing file is fine), then `DDM_*`
  * variables from `env` (`DDM_CONNECTIONS`, `DDM_RETRY__ATTEMPTS`; an empty variable is ignored
- * for numeric keys and means "empty" for string keys), then `flags`. Every value is validated
+ * for numeric and boolean keys and means "empty" for string keys), then `flags`. Every value is validated
  * the same way wherever it comes from; `download_dir` has `~` expanded against `env.HOME`.
  * Sync: it runs once at start-up.
  * @throws ConfigError `ERR_CONFIG`: broken TOML, unknown key, wrong type, out-of-range value or
@@ -503,7 +517,9 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   for (const spec of SPECS) {
     const variable = envVarOf(spec.key);
     const raw = env[variable];
-    if (raw === undefined || (raw === '' && (spec.type === 'integer' || spec.type === 'size'))) continue;
+    // An empty variable has no number or boolean to give, so it counts as unset.
+    const isNonText = spec.type === 'integer' || spec.type === 'size' || spec.type === 'boolean';
+    if (raw === undefined || (raw === '' && isNonText)) continue;
     const result = coerce(spec, raw, true);
     if ('problem' in result) throw problemError(spec.key, { source: 'env', variable }, result.problem);
     setConfigField(config, spec.key, result.value);
@@ -555,7 +571,7 @@ export function checkConfigText(text: string, file: string): void {
  * Parses `rawValue` for `key` as the CLI would for a flag (`--max-bytes-per-sec 10M`).
  * @throws ConfigError `ERR_CONFIG` (source `flag`) for an unknown key or an invalid value.
  */
-export function parseConfigValue(key: string, rawValue: string): number | string {
+export function parseConfigValue(key: string, rawValue: string): number | string | boolean {
   const spec = SPEC_BY_KEY.get(key);
   if (spec === undefined) throw unknownKeyError(key, { source: 'flag' });
   const result = coerce(spec, rawValue, true);

@@ -6,6 +6,7 @@ export const COMMANDS = [
   'get',
   'add',
   'run',
+  'serve',
   'status',
   'pause',
   'resume',

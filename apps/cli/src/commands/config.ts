@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DdmError, formatConfigShow, initConfigText, setConfigValue } from '@ddm/core';
+import {
+  configForShow,
+  DdmError,
+  formatConfigShow,
+  initConfigText,
+  setConfigValue,
+  shownConfigArgument,
+} from '@ddm/core';
 import { loadContextConfig } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
@@ -22,7 +29,7 @@ export async function configCommand(
         out.json({
           file: loaded.file,
           hasFile: loaded.hasFile,
-          config: loaded.config,
+          config: configForShow(loaded.config),
           sources: loaded.sources,
           notes: loaded.notes,
         });
@@ -53,7 +60,7 @@ export async function configCommand(
       mkdirSync(dirname(paths.configFile), { recursive: true, mode: 0o700 });
       writeFileSync(paths.configFile, next, { mode: 0o600 });
       loadContextConfig({});
-      out.line(`${key} = ${value}  (${paths.configFile})`);
+      out.line(`${key} = ${shownConfigArgument(key, value)}  (${paths.configFile})`);
       return EXIT.ok;
     }
     default:
