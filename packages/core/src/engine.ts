@@ -345,7 +345,9 @@ export class Engine implements EngineController {
   /** After a completed job's row was wiped: its secrets leave memory, its old bytes the WAL. */
   private forgetCredentials(jobId: number): void {
     this.secrets.delete(jobId);
-    flushFreedBytes(this.repos);
+    // A transition may run inside the caller's transaction (JobRun commits `completed` fenced),
+    // where a WAL checkpoint cannot run: flush once the synchronous commit is done.
+    queueMicrotask(() => flushFreedBytes(this.repos));
   }
 
   // ---- adding ------------------------------------------------------------------------------
