@@ -12,6 +12,7 @@ export const EXIT = {
   integrity: 4,
   io: 5,
   engineBusy: 6,
+  tls: 7,
   interrupted: 130,
 } as const;
 
@@ -50,6 +51,8 @@ export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCo
       return EXIT.io;
     case 'ERR_ENGINE_BUSY':
       return EXIT.engineBusy;
+    case 'ERR_TLS':
+      return EXIT.tls;
     case 'ERR_CANCELED':
       return EXIT.interrupted;
     default:

@@ -12,7 +12,7 @@ describe('ddm get', () => {
     const body = generatedBody(6 * MiB, 3);
     await using server = await startTestServer({ files: [{ path: '/file.bin', body }] });
     using cli = cliHome();
-    const result = await cli.run(['get', server.url('/file.bin'), '-c', '8', '-d', cli.dir]);
+    const result = await cli.run(['get', server.url('/file.bin'), '-x', '8', '-d', cli.dir]);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(join(cli.dir, 'file.bin'));
@@ -114,7 +114,7 @@ describe('bad input: one line, documented exit code, no stack, nothing pretendin
     using cli = cliHome();
     for (const [args, needle] of [
       [['-H', 'NoColonHere'], 'NoColonHere'],
-      [['-c', '0'], '--connections'],
+      [['-x', '0'], '--connections'],
       [['--checksum', 'sha256:xyz'], 'sha256:xyz'],
     ] as const) {
       const r = await cli.run(['get', 'http://127.0.0.1:9/a', ...args]);
@@ -187,7 +187,7 @@ describe('resume', () => {
       files: [{ path: '/big.bin', body, knobs: { throttleBytesPerSec: 2 * MiB } }],
     });
     using cli = cliHome();
-    const proc = cli.spawn(['get', server.url('/big.bin'), '-c', '4', '-d', cli.dir]);
+    const proc = cli.spawn(['get', server.url('/big.bin'), '-x', '4', '-d', cli.dir]);
     await waitFor(() => server.bytesServed('/big.bin') > size * 0.4, { timeoutMs: 30_000, what: '40% served' });
     proc.kill('SIGKILL');
     await proc.exited;
@@ -213,7 +213,7 @@ describe('resume', () => {
       files: [{ path: '/c.bin', body, knobs: { throttleBytesPerSec: 4 * MiB } }],
     });
     using cli = cliHome();
-    const proc = cli.spawn(['get', server.url('/c.bin'), '-c', '4', '-d', cli.dir]);
+    const proc = cli.spawn(['get', server.url('/c.bin'), '-x', '4', '-d', cli.dir]);
     await waitFor(() => server.bytesServed('/c.bin') > size * 0.3, { timeoutMs: 30_000, what: '30% served' });
     proc.kill('SIGINT');
     expect(await proc.exited).toBe(130);

@@ -244,6 +244,31 @@ export const CONFIG_TABLE = [
     toSetting: (value: number): number => (value > 0 ? value : Number.POSITIVE_INFINITY),
     description: 'How long a connection may stay under `low_speed_bytes_per_sec`.',
   },
+  {
+    key: 'tls.ca_file',
+    type: 'path',
+    default: '',
+    setting: 'caFile',
+    toSetting: (value: string): string | null => (value === '' ? null : value),
+    description: 'PEM file of extra CA certificates to trust (`--cacert`); empty = none.',
+  },
+  {
+    key: 'tls.ca_path',
+    type: 'path',
+    default: '',
+    setting: 'caPath',
+    toSetting: (value: string): string | null => (value === '' ? null : value),
+    description: 'Directory of PEM files of extra CA certificates (`--capath`); empty = none.',
+  },
+  {
+    key: 'tls.verify',
+    type: 'enum',
+    default: 'on',
+    values: ['on', 'off'],
+    setting: 'isTlsInsecure',
+    toSetting: (value: string): boolean => value === 'off',
+    description: '`off` accepts any certificate, like `-k` (a warning on every run).',
+  },
 ] as const satisfies readonly ConfigKeySpec[];
 
 /**
@@ -287,6 +312,8 @@ export type DdmConfig = TopLevel & { -readonly [T in TableName]: TableFields<T> 
 export type RetryConfig = DdmConfig['retry'];
 /** `[timeouts]` */
 export type TimeoutsConfig = DdmConfig['timeouts'];
+/** `[tls]` */
+export type TlsConfig = DdmConfig['tls'];
 export type OverwritePolicy = DdmConfig['overwrite'];
 export type FileAllocation = DdmConfig['fileAllocation'];
 

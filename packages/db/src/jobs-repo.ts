@@ -26,6 +26,8 @@ export interface JobSettings {
   cookies?: { name: string; value: string; domain: string; path: string; secure: boolean; hostOnly: boolean }[];
   needsCookies?: boolean;
   restarts?: number;
+  /** Other URLs of the same file (an input file's tab-separated URLs); the job downloads from `url`. */
+  mirrors?: string[];
 }
 
 export interface JobRow {
