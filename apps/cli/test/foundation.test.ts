@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatedBody, startTestServer, waitFor } from '@ddm/core/testing';
 import { openDb, reposFor } from '@ddm/db';
@@ -40,11 +40,15 @@ describe('ddm get', () => {
     expect(readdirSync(cli.dir)).toEqual(['résumé.pdf']);
   });
 
-  test('never overwrites: the same URL twice gives "name (1).ext"', async () => {
+  test('never overwrites a file it did not download: an existing name gives "name (1).ext"', async () => {
     const body = generatedBody(64 * 1024, 5);
     await using server = await startTestServer({ files: [{ path: '/a.txt', body }] });
     using cli = cliHome();
+    mkdirSync(cli.dir, { recursive: true });
+    writeFileSync(join(cli.dir, 'a.txt'), 'mine');
     expect((await cli.run(['get', server.url('/a.txt'), '-d', cli.dir])).exitCode).toBe(0);
+    expect(readdirSync(cli.dir).sort()).toEqual(['a (1).txt', 'a.txt']);
+    // The same URL again is the same job: already complete, no third file (habits.test.ts).
     expect((await cli.run(['get', server.url('/a.txt'), '-d', cli.dir])).exitCode).toBe(0);
     expect(readdirSync(cli.dir).sort()).toEqual(['a (1).txt', 'a.txt']);
   });

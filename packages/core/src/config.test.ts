@@ -395,9 +395,10 @@ describe('configKeys and value parsing', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const fieldCount =
       Object.keys(DEFAULT_CONFIG).length -
-      2 +
+      3 +
       Object.keys(DEFAULT_CONFIG.retry).length +
-      Object.keys(DEFAULT_CONFIG.timeouts).length;
+      Object.keys(DEFAULT_CONFIG.timeouts).length +
+      Object.keys(DEFAULT_CONFIG.tls).length;
     expect(keys.length).toBe(fieldCount);
   });
 
