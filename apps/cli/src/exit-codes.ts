@@ -12,6 +12,7 @@ export const EXIT = {
   integrity: 4,
   io: 5,
   engineBusy: 6,
+  tls: 7,
   interrupted: 130,
 } as const;
 
@@ -55,6 +56,8 @@ export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCo
     case 'ERR_LOCK_LOST':
     case 'ERR_DB_BUSY':
       return EXIT.engineBusy;
+    case 'ERR_TLS':
+      return EXIT.tls;
     case 'ERR_CANCELED':
       return EXIT.interrupted;
     default:

@@ -1,5 +1,6 @@
 /** Per-job flags shared by `get`, `add` and `import-har`, validated into AddOptions. */
-import { type AddOptions, DdmError, type JobSecrets, parseChecksumSpec, parseRate } from '@ddm/core';
+import { readFileSync } from 'node:fs';
+import { type AddOptions, DdmError, type JobSecrets, parseChecksumSpec, parseInputFile, parseRate } from '@ddm/core';
 import type { JobSettings } from '@ddm/db';
 import { type Context, downloadDir } from './context.ts';
 
@@ -101,4 +102,108 @@ export function jobOptions(ctx: Context, flags: JobFlags): JobAddOptions {
   if (flags.priority !== undefined) options.priority = parseIntFlag('--priority', flags.priority, -1000, 1000);
   if (flags.overwrite) options.overwrite = true;
   return options;
+}
+
+/** The options with an input file's extra URLs of the same file kept as the job's `mirrors`. */
+export function withMirrors(options: JobAddOptions, mirrors: readonly string[]): JobAddOptions {
+  if (mirrors.length === 0) return options;
+  return { ...options, settings: { ...options.settings, mirrors: [...mirrors] } };
+}
+
+/** `-c/--continue` and `-i/--input-file` of `get` and `add`. */
+export interface ListFlags {
+  continue?: boolean;
+  inputFile?: string | number;
+}
+
+/** One download to add: a URL (and mirrors) with the flags that apply to it. */
+export interface DownloadSpec {
+  url: string;
+  mirrors: string[];
+  flags: JobFlags;
+  /** `file:line` of an input-file entry, for messages. */
+  origin: string | null;
+}
+
+/**
+ * The downloads of a `get`/`add` command line: its URLs with its flags, then the entries of
+ * `-i FILE` (`-i -` reads `stdin`) with the command's flags overridden by each entry's options.
+ * @throws DdmError ERR_USAGE (no URL, a bad input file naming file:line), ERR_IO (unreadable file).
+ */
+export async function downloadSpecs(
+  urls: readonly string[],
+  flags: JobFlags & ListFlags,
+  stdin: () => Promise<string> = () => Bun.stdin.text(),
+): Promise<DownloadSpec[]> {
+  const specs: DownloadSpec[] = urls.map((url) => ({ url: String(url), mirrors: [], flags, origin: null }));
+  if (flags.inputFile !== undefined) {
+    const source = String(flags.inputFile);
+    let text: string;
+    try {
+      text = source === '-' ? await stdin() : readFileSync(source, 'utf8');
+    } catch (cause) {
+      throw new DdmError(`Cannot read the input file: ${source}`, { code: 'ERR_IO', cause });
+    }
+    for (const entry of parseInputFile(text, source === '-' ? 'stdin' : source)) {
+      const [url, ...mirrors] = entry.urls as [string, ...string[]];
+      const entryFlags: JobFlags = { ...flags };
+      if (entry.dir !== undefined) entryFlags.dir = entry.dir;
+      if (entry.out !== undefined) entryFlags.output = entry.out;
+      if (entry.headers.length > 0) entryFlags.header = [...asList(flags.header), ...entry.headers];
+      if (entry.checksum !== undefined) entryFlags.checksum = entry.checksum;
+      specs.push({ url, mirrors, flags: entryFlags, origin: `${source === '-' ? 'stdin' : source}:${entry.line}` });
+    }
+  }
+  if (specs.length === 0) {
+    throw new DdmError('Nothing to download: give a URL or -i <file> (-i - reads stdin)', { code: 'ERR_USAGE' });
+  }
+  return specs;
+}
+
+const DEPRECATED_CONNECTIONS = /^-c=?(\d+)$/;
+
+/**
+ * `-c <n>` meant `--connections` until `-c` became `--continue` (wget, aria2); for one release a
+ * number after `-c` of `get`, `add` or `import-har` still means connections, with a note.
+ * Returns the rewritten argv and the note to print (null when nothing was rewritten).
+ */
+export function rewriteDeprecatedConnections(argv: readonly string[]): { argv: string[]; note: string | null } {
+  const command = argv.slice(2).find((a) => !a.startsWith('-'));
+  if (command !== 'get' && command !== 'add' && command !== 'import-har') return { argv: [...argv], note: null };
+  const out: string[] = [];
+  let note: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    const joined = i >= 2 ? DEPRECATED_CONNECTIONS.exec(arg) : null;
+    if (i >= 2 && arg === '-c' && next !== undefined && /^\d+$/.test(next)) {
+      out.push('-x', next);
+      i++;
+    } else if (joined) {
+      out.push('-x', joined[1] as string);
+    } else {
+      out.push(arg);
+      continue;
+    }
+    note =
+      'ddm: note: "-c <n>" for connections is deprecated and goes away in the next release; use -x <n> (--connections). -c now means --continue.';
+  }
+  return { argv: out, note };
+}
+
+/**
+ * `-i -` (stdin) as `--input-file=-`: cac's parser takes a lone `-` for a missing value.
+ */
+export function spellStdinInputFile(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if ((arg === '-i' || arg === '--input-file') && argv[i + 1] === '-') {
+      out.push('--input-file=-');
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

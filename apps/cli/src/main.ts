@@ -1,9 +1,10 @@
 #!/usr/bin/env bun
-import { DDM_VERSION, DdmError, parseRate, redactText, resolvePaths } from '@ddm/core';
 /**
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
+import { resolve } from 'node:path';
+import { DDM_VERSION, DdmError, parseRate, redactText, resolvePaths } from '@ddm/core';
 import { DbError, toDbError } from '@ddm/db';
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
@@ -11,7 +12,7 @@ import { benchCommand } from './commands/bench.ts';
 import { checksumCommand } from './commands/checksum.ts';
 import { completionCommand } from './commands/completion.ts';
 import { configCommand } from './commands/config.ts';
-import { controlCommand, limitCommand, moveCommand, removeCommand } from './commands/control.ts';
+import { clearCommand, controlCommand, limitCommand, moveCommand, removeCommand } from './commands/control.ts';
 import { demoCommand } from './commands/demo.ts';
 import { getCommand } from './commands/get.ts';
 import { importHarCommand } from './commands/import-har.ts';
@@ -23,7 +24,7 @@ import { tuiCommand } from './commands/tui.ts';
 import { waitCommand } from './commands/wait.ts';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
-import { asList } from './job-options.ts';
+import { asList, parseIntFlag, rewriteDeprecatedConnections, spellStdinInputFile } from './job-options.ts';
 import { createOutput, drainOutput, type Output } from './output.ts';
 
 /** From the root package.json (core/src/version.ts), the one place the version is written. */
@@ -38,6 +39,18 @@ function configFlagsFrom(flags: Flags) {
   if (flags.proxy !== undefined) cf.proxy = String(flags.proxy);
   if (flags.limit !== undefined && flags.isGlobalLimit) cf.maxBytesPerSec = parseRate(String(flags.limit)) ?? 0;
   if (flags.maxPerHost !== undefined) cf.maxConnectionsPerHost = Number(flags.maxPerHost);
+  if (flags.userAgent !== undefined) cf.userAgent = String(flags.userAgent);
+  const retry: Record<string, unknown> = {};
+  if (flags.maxTries !== undefined) retry.attempts = parseIntFlag('--max-tries', flags.maxTries, 1, 101) - 1;
+  if (Object.keys(retry).length > 0) cf.retry = retry;
+  if (flags.timeout !== undefined) {
+    cf.timeouts = { connectMs: Math.round(Number(flags.timeout) * 1000) };
+  }
+  const tls: Record<string, unknown> = {};
+  if (flags.cacert !== undefined) tls.caFile = resolve(String(flags.cacert));
+  if (flags.capath !== undefined) tls.caPath = resolve(String(flags.capath));
+  if (flags.insecure) tls.verify = 'off';
+  if (Object.keys(tls).length > 0) cf.tls = tls;
   return cf;
 }
 
@@ -48,7 +61,14 @@ async function withContext(
   // mri turns `--proxy ''` into 0; an empty proxy means "no proxy, even if HTTP_PROXY is set".
   if (flags.proxy !== undefined) flags.proxy = flags.proxy === 0 ? '' : String(flags.proxy);
   const out = createOutput(flags);
+  if (flags.timeout !== undefined && !(Number(flags.timeout) > 0)) {
+    throw new DdmError(`--timeout must be a number of seconds above 0: ${flags.timeout}`, { code: 'ERR_USAGE' });
+  }
   const ctx = openContext(flags, configFlagsFrom(flags));
+  // Every run that skips certificate checks says so, even with --quiet (curl and wget do not).
+  if (ctx.settings.isTlsInsecure) {
+    process.stderr.write('ddm: warning: TLS certificates are not verified (-k/--insecure or tls.verify = "off")\n');
+  }
   try {
     return await fn(ctx, out);
   } finally {
@@ -59,12 +79,23 @@ async function withContext(
 const JOB_OPTIONS: [string, string][] = [
   ['-d, --dir <dir>', 'Directory to save into (default: download_dir, else the current directory)'],
   ['-o, --output <name>', 'File name (default: from Content-Disposition or the URL)'],
-  ['-c, --connections <n>', 'Connections for this job (default: config "connections", 8)'],
+  ['-x, --connections <n>', 'Connections for this job (default: config "connections", 8); aria2c -x'],
   ['-H, --header <header>', 'Extra request header "Name: value" (repeatable)'],
   ['--checksum <algo:hex>', 'Verify after download: sha256:<hex>, sha1, sha512 or md5'],
   ['--limit <rate>', 'Speed limit for this job, e.g. 2M or 500K'],
   ['--priority <n>', 'Higher runs first (default 0)'],
   ['--overwrite', 'Replace an existing file instead of saving as "name (1).ext"'],
+];
+
+const LIST_OPTIONS: [string, string][] = [
+  [
+    '-c, --continue',
+    'Continue a partial file another tool left at the target (curl, wget), after checking its bytes against the server',
+  ],
+  [
+    '-i, --input-file <file>',
+    'Read URLs from a file ("-" = stdin): one per line, # comments, indented dir=, out=, header=, checksum= lines (aria2 format); tab-separated URLs on one line are mirrors (stored; the first is downloaded for now)',
+  ],
 ];
 
 export function buildCli(setExit: (code: ExitCode) => void) {
@@ -74,22 +105,34 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   cli.option('-v, --verbose', 'Log at debug level');
   cli.option('--proxy <url>', 'Proxy for HTTP(S) requests ("" disables HTTP_PROXY/HTTPS_PROXY)');
   cli.option('--netrc-file <file>', 'Credentials file (default ~/.netrc)');
+  cli.option('--cacert <file>', 'Also trust the CA certificates in this PEM file (config tls.ca_file)');
+  cli.option('--capath <dir>', 'Also trust the PEM certificates in this directory (config tls.ca_path)');
+  cli.option('-k, --insecure', 'Do not verify TLS certificates (warned on every run; config tls.verify = "off")');
+  cli.option('--max-tries <n>', 'Tries per request, the first included (config retry.attempts + 1)');
+  cli.option('--timeout <seconds>', 'Time to connect and get the response headers (config timeouts.connect_ms)');
+  cli.option('-U, --user-agent <text>', 'User-Agent header (config user_agent)');
 
   const run = (p: Promise<ExitCode>) => p.then(setExit);
 
   const get = cli.command(
-    'get <url>',
-    'Download one URL now, in the foreground; exit 0 only when complete and verified',
+    'get [...urls]',
+    'Download URLs now, in the foreground; exit 0 only when complete and verified. The same command again continues an interrupted download',
   );
   for (const [f, d] of JOB_OPTIONS) get.option(f, d);
+  for (const [f, d] of LIST_OPTIONS) get.option(f, d);
   get
     .option('--remember-cookies', 'Store a -H Cookie in the job DB so `ddm run` can resume an interrupted get')
-    .example('ddm get https://example.com/big.iso -c 16 -d ~/Downloads')
+    .example('ddm get https://example.com/big.iso -x 16 -d ~/Downloads')
     .example('ddm get https://example.com/a.zip --checksum sha256:9f86d0...')
-    .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => getCommand(ctx, out, url, flags))));
+    .example('ddm get -c https://example.com/big.iso   # continue the big.iso curl or wget left')
+    .example('ddm get -i urls.txt')
+    .action((urls: string[], flags: Flags) =>
+      run(withContext(flags, (ctx, out) => getCommand(ctx, out, asList(urls), flags))),
+    );
 
   const add = cli.command('add [...urls]', 'Queue downloads and print their job ids (run them with ddm run)');
   for (const [f, d] of JOB_OPTIONS) add.option(f, d);
+  for (const [f, d] of LIST_OPTIONS) add.option(f, d);
   add
     .option('--curl <command>', 'Add the request of a browser "Copy as cURL" command (bash or cmd quoting)')
     .option('--allow-cookies', 'Send the cookies of a --curl command (scoped to their domain)')
@@ -145,29 +188,44 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   for (const kind of ['pause', 'resume'] as const) {
     cli
       .command(
-        `${kind} [id]`,
+        `${kind} [...ids]`,
         kind === 'pause'
           ? 'Pause a job (or --all): stops its traffic within a second, keeps its progress'
           : 'Resume a paused, failed or canceled job (or --all) from its checkpoint',
       )
       .option('--all', 'Every job')
       .example(`ddm ${kind} 3`)
+      .example(`ddm ${kind} 3 5-7`)
       .example(`ddm ${kind} --all`)
-      .action((id: string | undefined, flags: Flags) =>
-        run(withContext(flags, (ctx, out) => controlCommand(ctx, out, kind, id, flags))),
+      .action((ids: string[], flags: Flags) =>
+        run(withContext(flags, (ctx, out) => controlCommand(ctx, out, kind, asList(ids), flags))),
       );
   }
   cli
-    .command('cancel <id>', 'Cancel a job; its .part file stays until ddm remove --delete-files')
-    .example('ddm cancel 3')
-    .action((id: string, flags: Flags) =>
-      run(withContext(flags, (ctx, out) => controlCommand(ctx, out, 'cancel', id, {}))),
+    .command(
+      'cancel [...ids]',
+      'Cancel jobs (ids and ranges like 3-7); their .part files stay until ddm remove --delete-files',
+    )
+    .example('ddm cancel 3 5-7')
+    .action((ids: string[], flags: Flags) =>
+      run(withContext(flags, (ctx, out) => controlCommand(ctx, out, 'cancel', asList(ids), {}))),
     );
   cli
-    .command('remove <id>', 'Remove a job from the list (stopping it first)')
-    .option('--delete-files', 'Also delete the files this job created (.part, or the finished file)')
+    .command('remove [...ids]', 'Remove jobs (ids and ranges like 3-7) from the list, stopping them first')
+    .option('--delete-files', 'Also delete the files these jobs created (.part, or the finished file)')
     .example('ddm remove 3 --delete-files')
-    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => removeCommand(ctx, out, id, flags))));
+    .example('ddm remove 3-7 9')
+    .action((ids: string[], flags: Flags) =>
+      run(withContext(flags, (ctx, out) => removeCommand(ctx, out, asList(ids), flags))),
+    );
+  cli
+    .command('clear', 'Forget finished jobs (completed unless told otherwise); their files stay')
+    .option('--completed', 'Completed jobs (the default)')
+    .option('--failed', 'Failed jobs')
+    .option('--all', 'Completed, failed and canceled jobs')
+    .example('ddm clear')
+    .example('ddm clear --failed')
+    .action((flags: Flags) => run(withContext(flags, (ctx, out) => clearCommand(ctx, out, flags))));
   cli
     .command(
       'limit [...args]',
@@ -234,10 +292,15 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm bench https://mirror.example.com/big.iso --max 16')
     .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => benchCommand(ctx, out, url, flags))));
   cli
-    .command('checksum <file>', 'Print a file hash')
+    .command(
+      'checksum [...files]',
+      'Print file hashes as sha256sum does, or check them (-c SHA256SUMS; exit 4 on a mismatch)',
+    )
     .option('--algo <algo>', 'sha256 (default), sha1, sha512 or md5')
-    .example('ddm checksum ubuntu.iso --algo sha256')
-    .action((file: string, flags: Flags) => run(checksumCommand(createOutput(flags), file, flags)));
+    .option('-c, --check <file>', 'Check the files a sha256sum-style list names')
+    .example('ddm checksum ubuntu.iso debian.iso > SHA256SUMS')
+    .example('ddm checksum -c SHA256SUMS')
+    .action((files: string[], flags: Flags) => run(checksumCommand(createOutput(flags), asList(files), flags)));
   cli
     .command('config [action] [...args]', 'Config file: ddm config path | show | init | set <key> <value>')
     .example('ddm config show')
@@ -289,7 +352,9 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const cli = buildCli((code) => {
       exitCode = code;
     });
-    cli.parse(argv, { run: false });
+    const rewritten = rewriteDeprecatedConnections(argv);
+    if (rewritten.note) process.stderr.write(`${rewritten.note}\n`);
+    cli.parse(spellStdinInputFile(rewritten.argv), { run: false });
     if (!cli.matchedCommand) {
       if (cli.options.help || cli.options.version) return EXIT.ok;
       const name = cli.args[0];

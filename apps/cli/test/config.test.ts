@@ -159,9 +159,9 @@ describe('conventions', () => {
     const file = join(cli.dir, 'abc.txt');
     writeFileSync(file, 'abc');
     const result = await cli.run(['checksum', file]);
-    expect(result.stdout).toBe(`sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ${file}\n`);
+    expect(result.stdout).toBe(`ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  ${file}\n`);
     expect((await cli.run(['checksum', file, '--algo', 'md5'])).stdout).toStartWith(
-      'md5:900150983cd24fb0d6963f7d28e17f72',
+      '900150983cd24fb0d6963f7d28e17f72  ',
     );
   });
 });

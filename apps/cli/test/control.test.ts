@@ -18,7 +18,7 @@ describe('ddm pause/resume/cancel/remove against a running engine', () => {
       files: [{ path: '/big.bin', body, knobs: { throttleBytesPerSec: 2 * MiB } }],
     });
     await using sb = new Sandbox();
-    const id = await sb.add(server.url('/big.bin'), '-c', '4');
+    const id = await sb.add(server.url('/big.bin'), '-x', '4');
     await sb.startEngine();
     await waitFor(() => server.bytesServed('/big.bin') >= 4 * MiB, {
       timeoutMs: 15_000,
@@ -66,7 +66,7 @@ describe('ddm pause/resume/cancel/remove against a running engine', () => {
     await using server = await startTestServer({ files: specs });
     await using sb = new Sandbox();
     const ids: number[] = [];
-    for (const s of specs) ids.push(await sb.add(server.url(s.path), '-c', '2'));
+    for (const s of specs) ids.push(await sb.add(server.url(s.path), '-x', '2'));
     await sb.startEngine(['--watch', '--jobs', '4']);
     await waitFor(() => specs.every((s) => server.bytesServed(s.path) > 0), {
       timeoutMs: 15_000,
@@ -100,7 +100,7 @@ describe('ddm pause/resume/cancel/remove against a running engine', () => {
     // Files that are not ddm's: one with the name the next job wants, one unrelated.
     writeFileSync(join(sb.dir, 'small.bin'), 'mine, not a download');
     writeFileSync(join(sb.dir, 'notes.txt'), 'unrelated');
-    const bigId = await sb.add(server.url('/big.bin'), '-c', '2');
+    const bigId = await sb.add(server.url('/big.bin'), '-x', '2');
     const smallId = await sb.add(server.url('/small.bin'));
     await sb.startEngine();
     expect((await sb.run(['wait', String(smallId)])).exitCode).toBe(0);
@@ -195,7 +195,7 @@ describe('scripting', () => {
     await using sb = new Sandbox();
     const okId = await sb.add(server.url('/ok.bin'));
     const missingId = await sb.add(server.url('/missing.bin'));
-    const slowId = await sb.add(server.url('/slow.bin'), '-c', '2');
+    const slowId = await sb.add(server.url('/slow.bin'), '-x', '2');
 
     // No engine: a queued job cannot end, so wait says so instead of blocking.
     const stranded = await sb.run(['wait', String(okId)]);

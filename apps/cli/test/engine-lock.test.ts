@@ -47,7 +47,7 @@ describe('engine lock', () => {
     await using server = await startTestServer({ files: specs });
     await using sb = new Sandbox();
     const ids: number[] = [];
-    for (const s of specs) ids.push(await sb.add(server.url(s.path), '-c', '2'));
+    for (const s of specs) ids.push(await sb.add(server.url(s.path), '-x', '2'));
     const engine = sb.spawn(['run', '--jobs', '3']);
     // Every job has a checkpoint (the engine publishes live progress with each one).
     await sb.waitForStatus(
@@ -102,8 +102,8 @@ describe('engine lock', () => {
     }));
     await using server = await startTestServer({ files: specs });
     await using sb = new Sandbox();
-    const keepId = await sb.add(server.url('/i1.bin'), '-c', '2');
-    const pauseId = await sb.add(server.url('/i2.bin'), '-c', '2');
+    const keepId = await sb.add(server.url('/i1.bin'), '-x', '2');
+    const pauseId = await sb.add(server.url('/i2.bin'), '-x', '2');
     const engine = sb.spawn(['run']);
     await sb.waitForStatus(
       (s) => s.jobs.every((j) => j.state === 'downloading' && j.doneBytes > 0),

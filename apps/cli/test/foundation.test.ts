@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatedBody, startTestServer, waitFor } from '@ddm/core/testing';
 import { openDb, reposFor } from '@ddm/db';
@@ -12,7 +12,7 @@ describe('ddm get', () => {
     const body = generatedBody(6 * MiB, 3);
     await using server = await startTestServer({ files: [{ path: '/file.bin', body }] });
     using cli = cliHome();
-    const result = await cli.run(['get', server.url('/file.bin'), '-c', '8', '-d', cli.dir]);
+    const result = await cli.run(['get', server.url('/file.bin'), '-x', '8', '-d', cli.dir]);
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(join(cli.dir, 'file.bin'));
@@ -40,11 +40,15 @@ describe('ddm get', () => {
     expect(readdirSync(cli.dir)).toEqual(['résumé.pdf']);
   });
 
-  test('never overwrites: the same URL twice gives "name (1).ext"', async () => {
+  test('never overwrites a file it did not download: an existing name gives "name (1).ext"', async () => {
     const body = generatedBody(64 * 1024, 5);
     await using server = await startTestServer({ files: [{ path: '/a.txt', body }] });
     using cli = cliHome();
+    mkdirSync(cli.dir, { recursive: true });
+    writeFileSync(join(cli.dir, 'a.txt'), 'mine');
     expect((await cli.run(['get', server.url('/a.txt'), '-d', cli.dir])).exitCode).toBe(0);
+    expect(readdirSync(cli.dir).sort()).toEqual(['a (1).txt', 'a.txt']);
+    // The same URL again is the same job: already complete, no third file (habits.test.ts).
     expect((await cli.run(['get', server.url('/a.txt'), '-d', cli.dir])).exitCode).toBe(0);
     expect(readdirSync(cli.dir).sort()).toEqual(['a (1).txt', 'a.txt']);
   });
@@ -114,7 +118,7 @@ describe('bad input: one line, documented exit code, no stack, nothing pretendin
     using cli = cliHome();
     for (const [args, needle] of [
       [['-H', 'NoColonHere'], 'NoColonHere'],
-      [['-c', '0'], '--connections'],
+      [['-x', '0'], '--connections'],
       [['--checksum', 'sha256:xyz'], 'sha256:xyz'],
     ] as const) {
       const r = await cli.run(['get', 'http://127.0.0.1:9/a', ...args]);
@@ -187,7 +191,7 @@ describe('resume', () => {
       files: [{ path: '/big.bin', body, knobs: { throttleBytesPerSec: 2 * MiB } }],
     });
     using cli = cliHome();
-    const proc = cli.spawn(['get', server.url('/big.bin'), '-c', '4', '-d', cli.dir]);
+    const proc = cli.spawn(['get', server.url('/big.bin'), '-x', '4', '-d', cli.dir]);
     await waitFor(() => server.bytesServed('/big.bin') > size * 0.4, { timeoutMs: 30_000, what: '40% served' });
     proc.kill('SIGKILL');
     await proc.exited;
@@ -213,7 +217,7 @@ describe('resume', () => {
       files: [{ path: '/c.bin', body, knobs: { throttleBytesPerSec: 4 * MiB } }],
     });
     using cli = cliHome();
-    const proc = cli.spawn(['get', server.url('/c.bin'), '-c', '4', '-d', cli.dir]);
+    const proc = cli.spawn(['get', server.url('/c.bin'), '-x', '4', '-d', cli.dir]);
     await waitFor(() => server.bytesServed('/c.bin') > size * 0.3, { timeoutMs: 30_000, what: '30% served' });
     proc.kill('SIGINT');
     expect(await proc.exited).toBe(130);

@@ -206,7 +206,7 @@ describe('import-har: a media file the browser fetched as many 206 entries (Chro
     await using sandbox = new Sandbox();
     const har = localHar(sandbox, 'chrome-media-ranges.har', server.origin);
 
-    const result = await sandbox.run(['import-har', har, '-d', sandbox.dir, '--start', '-c', '3']);
+    const result = await sandbox.run(['import-har', har, '-d', sandbox.dir, '--start', '-x', '3']);
 
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('12 ranged responses for this URL (entries 3 to 14) are one resource');

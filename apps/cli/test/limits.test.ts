@@ -52,8 +52,8 @@ describe('speed limits', () => {
       ],
     });
     await using sb = new Sandbox();
-    const aId = await sb.add(server.url('/a.bin'), '-c', '2');
-    const bId = await sb.add(server.url('/b.bin'), '-c', '1', '--limit', '3M');
+    const aId = await sb.add(server.url('/a.bin'), '-x', '2');
+    const bId = await sb.add(server.url('/b.bin'), '-x', '1', '--limit', '3M');
     expect((await sb.job(bId)).limitBytesPerSec).toBe(3 * MiB);
     await sb.startEngine(['--watch', '--limit', '12M']);
     // Past the start, when the socket buffers fill at full speed.

@@ -13,7 +13,7 @@ describe('networks users live behind', () => {
     await using proxy = await startForwardProxy();
     using cli = cliHome();
     const proxyUrl = proxy.url.replace('http://', 'http://user:s3cretpw@');
-    const result = await cli.run(['get', server.url('/p.bin'), '-c', '4', '-d', cli.dir, '--verbose'], {
+    const result = await cli.run(['get', server.url('/p.bin'), '-x', '4', '-d', cli.dir, '--verbose'], {
       env: { HTTP_PROXY: proxyUrl },
     });
     expect(result.stderr).toBe('');

@@ -78,7 +78,7 @@ describe('queue', () => {
     const specs = files(3, 2 * MiB, 2 * MiB);
     await using server = await startTestServer({ files: specs });
     await using sb = new Sandbox();
-    for (const s of specs) await sb.add(server.url(s.path), '-c', '4');
+    for (const s of specs) await sb.add(server.url(s.path), '-x', '4');
     const run = await sb.run(['run', '--jobs', '3'], {
       timeoutMs: 30_000,
       env: { DDM_MAX_CONNECTIONS_PER_HOST: '2' },
@@ -94,7 +94,7 @@ describe('queue', () => {
     await using sb = new Sandbox();
     // Two host names for one server: 127.0.0.1 and localhost.
     for (const [i, s] of specs.entries()) {
-      await sb.add(server.url(s.path, i % 2 === 0 ? {} : { host: 'localhost' }), '-c', '4');
+      await sb.add(server.url(s.path, i % 2 === 0 ? {} : { host: 'localhost' }), '-x', '4');
     }
     const run = await sb.run(['run', '--jobs', '4', '--max-per-host', '3'], {
       timeoutMs: 30_000,

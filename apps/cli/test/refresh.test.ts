@@ -114,7 +114,7 @@ describe('a signed URL that expires mid-download', () => {
     sandbox = new Sandbox();
     const har = localHar(sandbox, 'chrome-signed-export.har', server.origin, CLI_FIXTURES);
     result = await sandbox.run(
-      ['import-har', har, '-d', sandbox.dir, '-c', '4', '--allow-cookies', '--start', '--verbose'],
+      ['import-har', har, '-d', sandbox.dir, '-x', '4', '--allow-cookies', '--start', '--verbose'],
       { env: FAST_ENV, timeoutMs: 30_000 },
     );
   });
@@ -189,7 +189,7 @@ describe('a job whose cookies lived in a process that is gone', () => {
 
     // 1. Imported with cookies kept in memory, interrupted mid-download.
     const first = sandbox.spawn(
-      ['import-har', har, '-d', sandbox.dir, '-c', '2', '--allow-cookies', '--start'],
+      ['import-har', har, '-d', sandbox.dir, '-x', '2', '--allow-cookies', '--start'],
       FAST_ENV,
     );
     await waitFor(() => checkpointedBytes(sandbox) >= 512 * KiB, { timeoutMs: 15_000, what: '512 KiB on disk' });
@@ -238,7 +238,7 @@ describe('ddm refresh --url', () => {
       ],
     });
     await using sandbox = new Sandbox();
-    const first = sandbox.spawn(['get', server.url('/old/file.bin'), '-d', sandbox.dir, '-c', '2'], FAST_ENV);
+    const first = sandbox.spawn(['get', server.url('/old/file.bin'), '-d', sandbox.dir, '-x', '2'], FAST_ENV);
     await waitFor(() => checkpointedBytes(sandbox) >= 512 * KiB, { timeoutMs: 15_000, what: '512 KiB on disk' });
     first.proc.kill('SIGINT');
     expect((await first.done()).exitCode).toBe(130);

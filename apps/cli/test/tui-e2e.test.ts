@@ -26,7 +26,7 @@ test.skipIf(!hasTmux)(
       files: [{ path: '/tui.bin', body, knobs: { throttleBytesPerSec: 1 * MiB } }],
     });
     using cli = cliHome();
-    expect((await cli.run(['add', server.url('/tui.bin'), '-c', '4', '-d', cli.dir])).exitCode).toBe(0);
+    expect((await cli.run(['add', server.url('/tui.bin'), '-x', '4', '-d', cli.dir])).exitCode).toBe(0);
     const session = `ddm-tui-${process.pid}-${Date.now()}`;
     const binary =
       process.env.DDM_TEST_BINARY && existsSync(process.env.DDM_TEST_BINARY) ? process.env.DDM_TEST_BINARY : null;

@@ -298,6 +298,31 @@ export const CONFIG_TABLE = [
     default: '',
     description: 'Comma-separated web origins allowed to call the RPC, e.g. "http://localhost:8080"; empty = none.',
   },
+  {
+    key: 'tls.ca_file',
+    type: 'path',
+    default: '',
+    setting: 'caFile',
+    toSetting: (value: string): string | null => (value === '' ? null : value),
+    description: 'PEM file of extra CA certificates to trust (`--cacert`); empty = none.',
+  },
+  {
+    key: 'tls.ca_path',
+    type: 'path',
+    default: '',
+    setting: 'caPath',
+    toSetting: (value: string): string | null => (value === '' ? null : value),
+    description: 'Directory of PEM files of extra CA certificates (`--capath`); empty = none.',
+  },
+  {
+    key: 'tls.verify',
+    type: 'enum',
+    default: 'on',
+    values: ['on', 'off'],
+    setting: 'isTlsInsecure',
+    toSetting: (value: string): boolean => value === 'off',
+    description: '`off` accepts any certificate, like `-k` (a warning on every run).',
+  },
 ] as const satisfies readonly ConfigKeySpec[];
 
 /**
@@ -345,6 +370,8 @@ export type RetryConfig = DdmConfig['retry'];
 export type TimeoutsConfig = DdmConfig['timeouts'];
 /** `[rpc]`: `ddm serve`, aria2's JSON-RPC (flag names follow aria2's). */
 export type RpcConfig = DdmConfig['rpc'];
+/** `[tls]` */
+export type TlsConfig = DdmConfig['tls'];
 export type OverwritePolicy = DdmConfig['overwrite'];
 export type FileAllocation = DdmConfig['fileAllocation'];
 

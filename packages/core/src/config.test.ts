@@ -430,7 +430,8 @@ describe('configKeys and value parsing', () => {
       3 +
       Object.keys(DEFAULT_CONFIG.retry).length +
       Object.keys(DEFAULT_CONFIG.timeouts).length +
-      Object.keys(DEFAULT_CONFIG.rpc).length;
+      Object.keys(DEFAULT_CONFIG.rpc).length +
+      Object.keys(DEFAULT_CONFIG.tls).length;
     expect(keys.length).toBe(fieldCount);
   });
 

@@ -547,6 +547,8 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   });
 
   config.downloadDir = expandHome(config.downloadDir, homeDirFrom(env));
+  config.tls.caFile = expandHome(config.tls.caFile, homeDirFrom(env));
+  config.tls.caPath = expandHome(config.tls.caPath, homeDirFrom(env));
   return { config, sources, file, hasFile: text !== null, notes };
 }
 

@@ -4,8 +4,9 @@
  * timeout until the response head arrives, proxies, and errors classified at this edge.
  */
 import { DdmError, errnoOf } from './errors.ts';
-import { isSecretHeaderName } from './redact.ts';
-import { classifyError } from './retry.ts';
+import { isSecretHeaderName, redactUrl } from './redact.ts';
+import { classifyError, isConnectionRefused } from './retry.ts';
+import { type TlsTrust, tlsError } from './tls.ts';
 
 export interface RequestContext {
   /** Headers the user gave (or a HAR / curl import): sent on every hop to the original host. */
@@ -23,7 +24,8 @@ export interface RequestContext {
    * context; unset means each request only has `connectTimeoutMs`.
    */
   probeTimeoutMs?: number;
-  isInsecure?: boolean;
+  /** Extra trusted CAs and `--insecure`; absent = the runtime's defaults, verified. */
+  tls?: TlsTrust;
 }
 
 export interface HttpRequest {
@@ -149,8 +151,13 @@ async function fetchOnce(
     ctx.connectTimeoutMs,
   );
   const signal = AbortSignal.any([req.signal, headTimer.signal]);
+  let proxy: string | undefined;
   try {
-    const init: RequestInit & { proxy?: string; decompress?: boolean; tls?: { rejectUnauthorized: boolean } } = {
+    const init: RequestInit & {
+      proxy?: string;
+      decompress?: boolean;
+      tls?: { rejectUnauthorized: boolean; ca?: string[] };
+    } = {
       method,
       headers: headersForHop(ctx, req, url, origin),
       redirect: 'manual',
@@ -158,22 +165,39 @@ async function fetchOnce(
       decompress: false,
     };
     if (req.isFreshConnection) init.keepalive = false;
-    const proxy = ctx.proxyFor?.(url.href);
+    proxy = ctx.proxyFor?.(url.href);
     if (proxy) init.proxy = proxy;
-    if (ctx.isInsecure) init.tls = { rejectUnauthorized: false };
+    if (ctx.tls && (!ctx.tls.isVerifying || ctx.tls.caCertificates.length > 0)) {
+      init.tls = { rejectUnauthorized: ctx.tls.isVerifying };
+      if (ctx.tls.caCertificates.length > 0) init.tls.ca = [...ctx.tls.caCertificates];
+    }
     return await fetch(url.href, init);
   } catch (error) {
     if (req.signal.aborted) throw req.signal.reason ?? error;
     if (headTimer.signal.aborted) throw headTimer.signal.reason;
-    throw networkError(error, method, url.href);
+    throw networkError(error, method, url.href, proxy);
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Wraps a fetch/socket failure as a retryable ERR_NETWORK, keeping the errno in the message. */
-export function networkError(error: unknown, method: string, url: string): DdmError {
+/**
+ * Wraps a fetch/socket failure as a DdmError, keeping the errno in the message: a certificate
+ * or handshake failure of an `https:` URL is ERR_TLS (see tls.ts); a refused connection through
+ * a proxy is the proxy's failure and names it; anything else is classified by `classifyError`.
+ */
+export function networkError(error: unknown, method: string, url: string, proxy?: string): DdmError {
   if (error instanceof DdmError) return error;
+  // Through a proxy the socket goes to the proxy: a target that refuses would come back as 502.
+  if (proxy && isConnectionRefused(error)) {
+    return new DdmError(`Cannot connect to the proxy ${redactUrl(proxy)} (connection refused): ${method} ${url}`, {
+      code: 'ERR_NETWORK',
+      retryable: true,
+      cause: error,
+    });
+  }
+  const tls = tlsError(error, method, url);
+  if (tls) return tls;
   const code = errnoOf(error);
   const what = code ? describeErrno(code) : 'Network error';
   const kind = classifyError(error);

@@ -27,7 +27,7 @@ import type { Logger } from './log.ts';
 import { ifRangeValidator, type ProbeResult, parseContentRange, probe, statusError } from './probe.ts';
 import { acquire, TokenBucket } from './rate-limit.ts';
 import { redactText } from './redact.ts';
-import { backoffDelayMs, classifyError } from './retry.ts';
+import { backoffDelayMs, classifyError, shouldRetry } from './retry.ts';
 import type { ConnectionPool } from './scheduler.ts';
 import { pickSplitByRate, planSegments } from './segment-plan.ts';
 import type { EngineSettings } from './settings.ts';
@@ -716,7 +716,9 @@ export class JobRun {
       } catch (error) {
         if (this.signal.aborted) throw error;
         const err = toDdmError(error);
-        if (!err.retryable || attempt > settings.retryAttempts) throw err;
+        // A job that was never answered (no final URL yet) is on its first contact: see shouldRetry.
+        const hasJobWorked = what !== 'probe' || this.job.finalUrl !== null;
+        if (!shouldRetry(err, { hasJobWorked }) || attempt > settings.retryAttempts) throw err;
         const retryAfter = err instanceof HttpStatusError ? (err.retryAfterMs ?? 0) : 0;
         const delayMs = Math.max(
           retryAfter,

@@ -11,10 +11,14 @@ import type { RequestContext } from './http.ts';
 import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
 import { proxyForUrl } from './proxy.ts';
 import type { EngineSettings } from './settings.ts';
+import { tlsTrustFor } from './tls.ts';
 
 /** What is the same for every request of a process: settings, environment, proxy flag, netrc. */
 export interface RequestEnvironment {
-  readonly settings: Pick<EngineSettings, 'userAgent' | 'connectTimeoutMs' | 'probeTimeoutMs' | 'proxy'>;
+  readonly settings: Pick<
+    EngineSettings,
+    'userAgent' | 'connectTimeoutMs' | 'probeTimeoutMs' | 'proxy' | 'caFile' | 'caPath' | 'isTlsInsecure'
+  >;
   /** Where `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` are read from. */
   readonly env: Record<string, string | undefined>;
   /** `--proxy`: overrides config and environment; '' disables proxies. */
@@ -33,7 +37,11 @@ export interface RequestOwnParts {
   readonly cookieHeaderFor?: ((url: string) => string | null) | undefined;
 }
 
-/** The request context for `request` in `environment`. Pure: reads no file. */
+/**
+ * The request context for `request` in `environment`. Reads no file except the CA certificates
+ * the settings name, once per process (`tlsTrustFor`).
+ * @throws DdmError ERR_CONFIG when a CA file or directory cannot be read.
+ */
 export function buildRequestContext(environment: RequestEnvironment, request: RequestOwnParts = {}): RequestContext {
   const netrc = environment.netrc ?? [];
   const stored = request.cookies;
@@ -55,5 +63,10 @@ export function buildRequestContext(environment: RequestEnvironment, request: Re
     userAgent: environment.settings.userAgent,
     connectTimeoutMs: environment.settings.connectTimeoutMs,
     probeTimeoutMs: environment.settings.probeTimeoutMs,
+    tls: tlsTrustFor({
+      caFile: environment.settings.caFile ?? null,
+      caPath: environment.settings.caPath ?? null,
+      isTlsInsecure: environment.settings.isTlsInsecure ?? false,
+    }),
   };
 }

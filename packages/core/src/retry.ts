@@ -219,3 +219,28 @@ export function classifyError(error: unknown, options: ClassifyOptions = {}): Er
   }
   return { code: 'ERR_NETWORK', retryable: false };
 }
+
+const REFUSED_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ConnectionRefused']);
+
+/** True when `error` (or its cause chain) is a refused connection: nothing listens there. */
+export function isConnectionRefused(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current !== null && typeof current === 'object'; depth++) {
+    const code = errnoOf(current);
+    if (code !== undefined && REFUSED_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Whether a retryable failure of a job's request is worth retrying. A refused connection on a
+ * job's first contact (its probe, before any request of the job was ever answered) fails at
+ * once, as curl and aria2c do: nothing listens there, and waiting through every backoff only
+ * delays the answer. Once the job has worked, a refusal (a server restarting) is retried.
+ */
+export function shouldRetry(error: { retryable: boolean }, options: { hasJobWorked: boolean }): boolean {
+  if (!error.retryable) return false;
+  if (!options.hasJobWorked && isConnectionRefused(error)) return false;
+  return true;
+}

@@ -35,6 +35,12 @@ export interface EngineSettings {
   userAgent: string;
   /** Explicit proxy (config key or --proxy); env proxies are resolved per URL. */
   proxy: string | null;
+  /** Extra CA certificates: a PEM file (`tls.ca_file`, `--cacert`); null = none. */
+  caFile: string | null;
+  /** A directory of PEM files (`tls.ca_path`, `--capath`); null = none. */
+  caPath: string | null;
+  /** Accept any certificate (`tls.verify = "off"`, `-k`). */
+  isTlsInsecure: boolean;
   /** Restart a connection slower than this fraction of the median of its siblings. */
   slowConnectionRatio: number;
   /** How long a connection must be that slow before it is restarted. */

@@ -35,6 +35,8 @@ export interface JobSettings {
    * reboots.
    */
   partFile?: { ino: number; birthtimeMs: number };
+  /** Other URLs of the same file (an input file's tab-separated URLs); the job downloads from `url`. */
+  mirrors?: string[];
 }
 
 export interface JobRow {

@@ -1,11 +1,26 @@
-import { DdmError, type ImportedRequest, readCurlCommand, redactUrl, requestFromCurl } from '@ddm/core';
+import {
+  continueOrAddJob,
+  DdmError,
+  type ImportedRequest,
+  readCurlCommand,
+  redactUrl,
+  requestFromCurl,
+} from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
-import { asList, type JobAddOptions, type JobFlags, jobOptions } from '../job-options.ts';
+import {
+  asList,
+  downloadSpecs,
+  type JobAddOptions,
+  type JobFlags,
+  jobOptions,
+  type ListFlags,
+  withMirrors,
+} from '../job-options.ts';
 import type { Output } from '../output.ts';
 import { assertSecretsCanRun } from './import-har.ts';
 
-export interface AddFlags extends JobFlags {
+export interface AddFlags extends JobFlags, ListFlags {
   /** "Copy as cURL" text (repeatable). */
   curl?: string | string[];
   allowCookies?: boolean;
@@ -18,8 +33,8 @@ export interface AddFlags extends JobFlags {
  */
 export async function addCommand(ctx: Context, out: Output, urls: string[], flags: AddFlags): Promise<ExitCode> {
   const commands = asList(flags.curl);
-  if (commands.length > 0 && urls.length > 0) {
-    throw new DdmError('Give URLs or --curl, not both', { code: 'ERR_USAGE' });
+  if (commands.length > 0 && (urls.length > 0 || flags.inputFile !== undefined)) {
+    throw new DdmError('Give URLs (or -i) or --curl, not both', { code: 'ERR_USAGE' });
   }
   if (commands.length === 0) {
     if (flags.allowCookies) throw new DdmError('--allow-cookies applies to --curl', { code: 'ERR_USAGE' });
@@ -67,23 +82,43 @@ function curlJson(id: number, request: ImportedRequest) {
   };
 }
 
-async function addUrls(ctx: Context, out: Output, urls: string[], flags: JobFlags): Promise<ExitCode> {
-  if (urls.length === 0) {
-    throw new DdmError('Nothing to add: give at least one URL, or --curl with a copied command', {
+async function addUrls(ctx: Context, out: Output, urls: string[], flags: AddFlags): Promise<ExitCode> {
+  if (urls.length === 0 && flags.inputFile === undefined) {
+    throw new DdmError('Nothing to add: give at least one URL, -i <file>, or --curl with a copied command', {
       code: 'ERR_USAGE',
     });
   }
+  const specs = await downloadSpecs(urls, flags);
   const engine = ctx.createEngine();
-  const options = jobOptions(ctx, flags);
-  assertQueuedCanRun(options);
-  for (const url of urls) {
+  const prepared = specs.map((spec) => {
     try {
-      new URL(String(url));
+      new URL(spec.url);
     } catch {
-      throw new DdmError(`Invalid URL: ${url}`, { code: 'ERR_INVALID_URL' });
+      throw new DdmError(`Invalid URL: ${spec.url}`, { code: 'ERR_INVALID_URL' });
     }
+    const options = jobOptions(ctx, spec.flags);
+    assertQueuedCanRun(options);
+    return { spec, options: withMirrors(options, spec.mirrors) };
+  });
+  if (flags.continue) {
+    // -c checks partial files over the network, one at a time; the rest is one transaction below.
+    const ids: number[] = [];
+    for (const { spec, options } of prepared) {
+      const result = await continueOrAddJob(engine, spec.url, {
+        ...options,
+        isContinuingPartial: true,
+        environment: ctx.requestEnvironment(),
+      });
+      if (result.message) out.note(result.message);
+      ids.push(result.jobId);
+    }
+    return printIds(out, ids);
   }
-  const ids = ctx.repos.db.transaction(() => urls.map((url) => engine.addJob(String(url), options)))();
+  const ids = ctx.repos.db.transaction(() => prepared.map(({ spec, options }) => engine.addJob(spec.url, options)))();
+  return printIds(out, ids);
+}
+
+function printIds(out: Output, ids: number[]): ExitCode {
   if (out.isJson) out.json({ ids });
   else for (const id of ids) out.data(String(id));
   return EXIT.ok;

@@ -5,10 +5,41 @@ import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { parseIntFlag } from '../job-options.ts';
 import type { Output } from '../output.ts';
 
-function jobIds(ctx: Context, id: string | number | undefined, all: boolean | undefined, verb: string): number[] {
+/** Most ids one range may name, so a typo (`1-99999999`) does not queue millions of commands. */
+const MAX_RANGE_IDS = 10_000;
+
+/**
+ * Job ids from arguments: ids and inclusive ranges (`3`, `3-7`, `3,5`), in order, without repeats.
+ * @throws DdmError ERR_USAGE naming the argument.
+ */
+export function parseJobIds(args: readonly (string | number)[]): number[] {
+  const ids: number[] = [];
+  for (const arg of args.flatMap((a) => String(a).split(','))) {
+    const range = /^(\d+)-(\d+)$/.exec(arg.trim());
+    if (range) {
+      const from = parseIntFlag('job id', range[1] as string, 1, Number.MAX_SAFE_INTEGER);
+      const to = parseIntFlag('job id', range[2] as string, 1, Number.MAX_SAFE_INTEGER);
+      if (to < from || to - from >= MAX_RANGE_IDS) {
+        throw new DdmError(`Invalid job id range (from low to high, at most ${MAX_RANGE_IDS} ids): ${arg}`, {
+          code: 'ERR_USAGE',
+        });
+      }
+      for (let id = from; id <= to; id++) ids.push(id);
+    } else {
+      ids.push(parseIntFlag('job id', arg.trim(), 1, Number.MAX_SAFE_INTEGER));
+    }
+  }
+  return [...new Set(ids)];
+}
+
+function jobIds(ctx: Context, args: readonly (string | number)[], all: boolean | undefined, verb: string): number[] {
   if (all) return ctx.repos.jobs.list().map((j) => j.id);
-  if (id === undefined) throw new DdmError(`Give a job id or --all to ${verb}`, { code: 'ERR_USAGE' });
-  return [parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER)];
+  if (args.length === 0) throw new DdmError(`Give job ids (3 5-7) or --all to ${verb}`, { code: 'ERR_USAGE' });
+  const ids = parseJobIds(args);
+  // A range may name ids that were removed; a single id that does not exist is an error below.
+  return args.length === 1 && /^\d+$/.test(String(args[0]).trim())
+    ? ids
+    : ids.filter((id) => ctx.repos.jobs.get(id) !== null);
 }
 
 /** `ddm pause|resume|cancel <id|--all>`: acts on the running engine, or on the DB for the next run. */
@@ -16,10 +47,10 @@ export async function controlCommand(
   ctx: Context,
   out: Output,
   kind: Extract<CommandKind, 'pause' | 'resume' | 'cancel'>,
-  id: string | number | undefined,
+  args: readonly (string | number)[],
   flags: { all?: boolean },
 ): Promise<ExitCode> {
-  const ids = jobIds(ctx, id, kind === 'cancel' ? false : flags.all, kind);
+  const ids = jobIds(ctx, args, kind === 'cancel' ? false : flags.all, kind);
   for (const jobId of ids) {
     const job = ctx.repos.jobs.get(jobId);
     // --all touches only the jobs the verb applies to: pause what may still run, resume what is paused.
@@ -44,16 +75,36 @@ export async function controlCommand(
   return EXIT.ok;
 }
 
-/** `ddm remove <id> [--delete-files]`. */
+/** `ddm remove <ids...> [--delete-files]`. */
 export async function removeCommand(
   ctx: Context,
   out: Output,
-  id: string | number,
+  args: readonly (string | number)[],
   flags: { deleteFiles?: boolean },
 ): Promise<ExitCode> {
-  const jobId = parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER);
-  await sendCommand(ctx.repos, 'remove', jobId, { deleteFiles: Boolean(flags.deleteFiles) });
-  out.line(`removed job ${jobId}${flags.deleteFiles ? ' and its files' : ''}`);
+  for (const jobId of jobIds(ctx, args, false, 'remove')) {
+    await sendCommand(ctx.repos, 'remove', jobId, { deleteFiles: Boolean(flags.deleteFiles) });
+    out.line(`removed job ${jobId}${flags.deleteFiles ? ' and its files' : ''}`);
+  }
+  return EXIT.ok;
+}
+
+/**
+ * `ddm clear [--completed|--failed|--all]`: forgets finished jobs (completed by default; failed;
+ * or completed, failed and canceled). Their files stay.
+ */
+export async function clearCommand(
+  ctx: Context,
+  out: Output,
+  flags: { completed?: boolean; failed?: boolean; all?: boolean },
+): Promise<ExitCode> {
+  const states = flags.all
+    ? ['completed', 'failed', 'canceled']
+    : [...(flags.completed || !flags.failed ? ['completed'] : []), ...(flags.failed ? ['failed'] : [])];
+  const jobs = ctx.repos.jobs.list().filter((job) => states.includes(job.state));
+  for (const job of jobs) await sendCommand(ctx.repos, 'remove', job.id, { deleteFiles: false });
+  if (out.isJson) out.json({ cleared: jobs.map((j) => j.id) });
+  else out.line(`cleared ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${states.join(', ')}); files kept`);
   return EXIT.ok;
 }
 

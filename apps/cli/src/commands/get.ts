@@ -1,25 +1,55 @@
-import { DdmError, type JobSnapshot, runningEngine } from '@ddm/core';
+import { continueOrAddJob, DdmError, type JobSnapshot, runningEngine } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
-import { type JobFlags, jobOptions } from '../job-options.ts';
+import { downloadSpecs, type JobFlags, jobOptions, type ListFlags, withMirrors } from '../job-options.ts';
 import { jobJson, type Output } from '../output.ts';
 
-/** `ddm get <url>`: add one job and run it in the foreground; 0 only when complete and verified. */
-export async function getCommand(ctx: Context, out: Output, url: string, flags: JobFlags): Promise<ExitCode> {
-  const options = jobOptions(ctx, flags);
+/**
+ * `ddm get <url...> [-i FILE]`: run the downloads in the foreground; 0 only when all are
+ * complete and verified. The same URL to the same folder and name continues the job that has
+ * it (core `continueOrAddJob`); a completed one is reported complete unless `--overwrite`.
+ */
+export async function getCommand(
+  ctx: Context,
+  out: Output,
+  urls: string[],
+  flags: JobFlags & ListFlags,
+): Promise<ExitCode> {
+  const specs = await downloadSpecs(urls, flags);
+  // Every URL and flag is checked before any job is added or any request sent.
+  const prepared = specs.map((spec) => ({ spec, options: withMirrors(jobOptions(ctx, spec.flags), spec.mirrors) }));
   const other = runningEngine(ctx.repos);
-  if (options.secrets && other) {
+  if (other && prepared.some(({ options }) => options.secrets)) {
     throw new DdmError(
       `The ddm engine (pid ${other.pid}) running on this database would download this job, but cannot receive a -H Cookie kept in memory: add --remember-cookies, or stop it first`,
       { code: 'ERR_USAGE' },
     );
   }
   const engine = ctx.createEngine();
-  const id = engine.addJob(String(url), options);
-  const result = await runInForeground(ctx, out, { jobIds: [id], engine });
-  const job = result.jobs.find((j) => j.id === id);
-  return reportJobs(out, job ? [job] : [], result.isInterrupted);
+  const ids: number[] = [];
+  const complete: number[] = [];
+  for (const { spec, options } of prepared) {
+    const result = await continueOrAddJob(engine, spec.url, {
+      ...options,
+      isContinuingPartial: flags.continue === true,
+      environment: ctx.requestEnvironment(),
+    });
+    if (result.message) out.note(result.message);
+    if (result.action === 'complete') complete.push(result.jobId);
+    else ids.push(result.jobId);
+  }
+  for (const id of complete) {
+    const job = engine.snapshot().jobs.find((j) => j.id === id);
+    if (job) out.note(`Already complete (job ${id}; --overwrite downloads it again): ${job.path}`);
+  }
+  const result = ids.length > 0 ? await runInForeground(ctx, out, { jobIds: ids, engine }) : null;
+  const all = [...complete, ...ids];
+  const snapshot = engine.snapshot().jobs;
+  const jobs = all
+    .map((id) => result?.jobs.find((j) => j.id === id) ?? snapshot.find((j) => j.id === id))
+    .filter((j): j is JobSnapshot => j !== undefined);
+  return reportJobs(out, jobs, result?.isInterrupted ?? false);
 }
 
 /** Prints each job's outcome; the exit code is the worst outcome's. */
@@ -38,7 +68,7 @@ export function reportJobs(out: Output, jobs: JobSnapshot[], isInterrupted: bool
       continue;
     }
     if (isInterrupted) {
-      out.note(`Interrupted: job ${job.id} is checkpointed; continue with: ddm run`);
+      out.note(`Interrupted: job ${job.id} is checkpointed; continue with the same command, or: ddm run`);
       code = EXIT.interrupted;
     } else if (job.state === 'canceled') {
       out.note(`Job ${job.id} was canceled`);
