@@ -112,6 +112,23 @@ describe('App key handling dispatches to the controller', () => {
     await ui.waitForFrame((frame) => frame.includes('added #100'));
   });
 
+  test('a paste that ends with Enter (one input chunk) adds the URL', async () => {
+    const engine = new FakeEngine(makeSnapshot([downloading]));
+    const ui = start(engine);
+    await ui.press('a');
+    await ui.waitForFrame((frame) => frame.includes('Add URL:'));
+    await ui.press('http://127.0.0.1:8080/pasted.iso\r');
+    await waitForCalls(engine, 1);
+    expect(engine.calls).toEqual([{ method: 'add', args: ['http://127.0.0.1:8080/pasted.iso'] }]);
+    await ui.waitForFrame((frame) => !frame.includes('Add URL:') && frame.includes('added #100'));
+    // The same in the limit prompt, with a CRLF line end.
+    await ui.press('l');
+    await ui.waitForFrame((frame) => frame.includes('Limit for job #1'));
+    await ui.press('2M\r\n');
+    await waitForCalls(engine, 2);
+    expect(engine.calls[1]).toEqual({ method: 'setLimit', args: [1, 2 * 1024 * 1024] });
+  });
+
   test('escape leaves the input line without adding', async () => {
     const engine = new FakeEngine(makeSnapshot([downloading]));
     const ui = start(engine);

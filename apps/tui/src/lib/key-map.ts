@@ -161,6 +161,12 @@ function reduceInput(
   if (press.ctrl && press.input === 'u') {
     return { state: { ...state, mode: { ...mode, value: '' } }, command: null };
   }
+  // A paste arrives as one chunk: "URL\r" is the text and then Enter, not text alone.
+  const lineEnd = press.return || press.ctrl || press.meta ? -1 : press.input.search(/[\r\n]/);
+  if (lineEnd >= 0) {
+    const pasted = { ...mode, value: mode.value + printable({ input: press.input.slice(0, lineEnd) }) };
+    return reduceInput({ ...state, mode: pasted }, pasted, { input: '\r', return: true });
+  }
   if (press.return) {
     const value = mode.value.trim();
     if (mode.kind === 'input-url') {
