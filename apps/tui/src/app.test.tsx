@@ -326,6 +326,29 @@ describe('App rendering', () => {
     expect(small).toContain('q quit');
   });
 
+  test('the why line never shows "-": the state’s reason, or nothing for a finished job', async () => {
+    const quiet = makeJob({ id: 3, fileName: 'quiet.bin', state: 'paused', why: null });
+    const engine = new FakeEngine(makeSnapshot([quiet]));
+    const ui = start(engine);
+    const frame = await ui.waitForFrame((text) => text.includes('#3 quiet.bin'));
+    expect(frame).toContain('why: paused: p resumes');
+    engine.setSnapshot(makeSnapshot([{ ...quiet, state: 'completed' }]));
+    const done = await ui.waitForFrame((text) => text.includes('quiet.bin completed'));
+    expect(done).not.toContain('why:');
+  });
+
+  test('attached to another engine, the header says so once', async () => {
+    const engine = new FakeEngine(makeSnapshot([downloading], { isAttached: true }));
+    view = renderSized(<App controller={engine} onQuit={() => {}} isColor={false} isAttached attachedPid={4242} />, {
+      columns: 100,
+      rows: 24,
+    });
+    const frame = await view.waitForFrame((text) => text.includes('ubuntu.iso'));
+    const header = frame.split('\n')[0] ?? '';
+    expect(header).toStartWith('ddm [attached to engine pid 4242] 1 active');
+    expect(frame.match(/attached/g)).toHaveLength(1);
+  });
+
   test('NO_COLOR-style output (isColor false) has no escape codes', async () => {
     const engine = new FakeEngine(makeSnapshot([downloading, paused]));
     const ui = start(engine);
