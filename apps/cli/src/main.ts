@@ -252,10 +252,15 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm tui')
     .action((flags: Flags) => run(withContext(flags, (ctx, out) => tuiCommand(ctx, out))));
   cli
-    .command('demo', 'Download synthetic files from a built-in local server (no internet needed)')
+    .command(
+      'demo',
+      'Download synthetic files from built-in local servers (no internet needed): splitting, a retry and a pause in about 25 s',
+    )
     .option('--headless', 'Print progress lines instead of opening the dashboard')
-    .option('-d, --dir <dir>', 'Where to save the demo files (default: a temp dir)')
+    .option('--quick', 'The same scenario in a few seconds (for tests and CI)')
+    .option('-d, --dir <dir>', 'Keep the downloaded files in this directory (default: a temp dir, deleted on exit)')
     .example('ddm demo --headless')
+    .example('ddm demo --headless --quick')
     .action((flags: Flags) => run(withContext(flags, (ctx, out) => demoCommand(ctx, out, flags))));
   const importHar = cli
     .command(

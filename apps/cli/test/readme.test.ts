@@ -25,7 +25,8 @@ test('README command 1 (the main job) downloads in a temp DDM_HOME against its l
   const mainJob = (quickStartCommands()[0] ?? '').split('&&').at(-1)?.trim() ?? '';
   expect(mainJob).toBe('bun run ddm demo --headless');
   using cli = cliHome();
-  const proc = Bun.spawn(mainJob.split(' '), {
+  // --quick: the same scenario in seconds instead of the 20 s a person watches.
+  const proc = Bun.spawn([...mainJob.split(' '), '--quick'], {
     cwd: ROOT,
     env: { ...process.env, DDM_HOME: cli.home, NO_COLOR: '1' },
     stdout: 'pipe',

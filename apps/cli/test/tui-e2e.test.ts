@@ -40,9 +40,9 @@ test.skipIf(!hasTmux)(
       '120',
       '-y',
       '40',
-      `env DDM_HOME='${cli.home}' NO_COLOR=1 ${command}`,
+      // The shell keeps the pane open after ddm exits, so the test reads what it printed.
+      `env DDM_HOME='${cli.home}' NO_COLOR=1 ${command}; echo EXIT=$?; sleep 60`,
     );
-    tmux('set-option', '-t', session, 'remain-on-exit', 'on');
     const screen = () => tmux('capture-pane', '-p', '-t', session);
     const paneFlag = (flag: string) => tmux('display-message', '-p', '-t', session, `#{${flag}}`).trim();
     try {
@@ -69,8 +69,10 @@ test.skipIf(!hasTmux)(
       });
 
       tmux('send-keys', '-t', session, 'q');
-      await waitFor(() => paneFlag('pane_dead') === '1', { timeoutMs: 10_000, what: 'ddm tui to exit' });
+      await waitFor(() => /^EXIT=0$/m.test(screen()), { timeoutMs: 10_000, what: 'ddm tui to exit' });
       expect(paneFlag('alternate_on')).toBe('0');
+      // It says what happens to the unfinished job.
+      expect(screen()).toContain('1 unfinished job checkpointed: ddm run continues them');
     } finally {
       tmux('kill-session', '-t', session);
     }
@@ -119,4 +121,51 @@ test.skipIf(!hasTmux)(
     }
   },
   30_000,
+);
+
+test.skipIf(!hasTmux)(
+  'ddm tui attached to a running engine: the header says attached once; q leaves the job running there',
+  async () => {
+    const body = generatedBody(16 * MiB, 43);
+    await using server = await startTestServer({
+      files: [{ path: '/attached.bin', body, knobs: { throttleBytesPerSec: 512 * 1024 } }],
+    });
+    using cli = cliHome();
+    expect((await cli.run(['add', server.url('/attached.bin'), '-c', '2', '-d', cli.dir])).exitCode).toBe(0);
+    const engine = cli.spawn(['run']);
+    const session = `ddm-tui-attached-${process.pid}-${Date.now()}`;
+    try {
+      await waitFor(() => server.bytesServed('/attached.bin') > 0, { timeoutMs: 15_000, what: 'ddm run to download' });
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '120',
+        '-y',
+        '40',
+        `env DDM_HOME='${cli.home}' NO_COLOR=1 bun '${MAIN}' tui; echo EXIT=$?; sleep 60`,
+      );
+      const screen = () => tmux('capture-pane', '-p', '-t', session);
+      await waitFor(() => /attached\.bin/.test(screen()), { timeoutMs: 15_000, what: 'the attached dashboard' });
+      const header = screen().split('\n')[0] ?? '';
+      expect(header).toStartWith(`ddm [attached to engine pid ${engine.pid}]`);
+      expect(screen().match(/attached to/g)).toHaveLength(1);
+
+      tmux('send-keys', '-t', session, 'q');
+      await waitFor(() => /^EXIT=0$/m.test(screen()), { timeoutMs: 10_000, what: 'ddm tui to exit' });
+      expect(screen()).toContain(`1 unfinished job keep running in the ddm engine (pid ${engine.pid})`);
+      const before = server.bytesServed('/attached.bin');
+      await waitFor(() => server.bytesServed('/attached.bin') > before + 256 * 1024, {
+        timeoutMs: 10_000,
+        what: 'the engine to go on downloading',
+      });
+    } finally {
+      tmux('kill-session', '-t', session);
+      engine.kill();
+      await engine.exited;
+    }
+  },
+  60_000,
 );

@@ -112,6 +112,23 @@ describe('App key handling dispatches to the controller', () => {
     await ui.waitForFrame((frame) => frame.includes('added #100'));
   });
 
+  test('a paste that ends with Enter (one input chunk) adds the URL', async () => {
+    const engine = new FakeEngine(makeSnapshot([downloading]));
+    const ui = start(engine);
+    await ui.press('a');
+    await ui.waitForFrame((frame) => frame.includes('Add URL:'));
+    await ui.press('http://127.0.0.1:8080/pasted.iso\r');
+    await waitForCalls(engine, 1);
+    expect(engine.calls).toEqual([{ method: 'add', args: ['http://127.0.0.1:8080/pasted.iso'] }]);
+    await ui.waitForFrame((frame) => !frame.includes('Add URL:') && frame.includes('added #100'));
+    // The same in the limit prompt, with a CRLF line end.
+    await ui.press('l');
+    await ui.waitForFrame((frame) => frame.includes('Limit for job #1'));
+    await ui.press('2M\r\n');
+    await waitForCalls(engine, 2);
+    expect(engine.calls[1]).toEqual({ method: 'setLimit', args: [1, 2 * 1024 * 1024] });
+  });
+
   test('escape leaves the input line without adding', async () => {
     const engine = new FakeEngine(makeSnapshot([downloading]));
     const ui = start(engine);
@@ -307,6 +324,29 @@ describe('App rendering', () => {
     expect(small).not.toContain('seg  range');
     expect(small).toContain('why:');
     expect(small).toContain('q quit');
+  });
+
+  test('the why line never shows "-": the state’s reason, or nothing for a finished job', async () => {
+    const quiet = makeJob({ id: 3, fileName: 'quiet.bin', state: 'paused', why: null });
+    const engine = new FakeEngine(makeSnapshot([quiet]));
+    const ui = start(engine);
+    const frame = await ui.waitForFrame((text) => text.includes('#3 quiet.bin'));
+    expect(frame).toContain('why: paused: p resumes');
+    engine.setSnapshot(makeSnapshot([{ ...quiet, state: 'completed' }]));
+    const done = await ui.waitForFrame((text) => text.includes('quiet.bin completed'));
+    expect(done).not.toContain('why:');
+  });
+
+  test('attached to another engine, the header says so once', async () => {
+    const engine = new FakeEngine(makeSnapshot([downloading], { isAttached: true }));
+    view = renderSized(<App controller={engine} onQuit={() => {}} isColor={false} isAttached attachedPid={4242} />, {
+      columns: 100,
+      rows: 24,
+    });
+    const frame = await view.waitForFrame((text) => text.includes('ubuntu.iso'));
+    const header = frame.split('\n')[0] ?? '';
+    expect(header).toStartWith('ddm [attached to engine pid 4242] 1 active');
+    expect(frame.match(/attached/g)).toHaveLength(1);
   });
 
   test('NO_COLOR-style output (isColor false) has no escape codes', async () => {

@@ -26,6 +26,8 @@ export interface AppProps {
   readonly title?: string;
   /** Marks the header as attached to an engine in another process (the snapshot can say so too). */
   readonly isAttached?: boolean;
+  /** The attached engine's pid, named in the header's marker. */
+  readonly attachedPid?: number | null;
   /** Colours and styles; off under `NO_COLOR`. */
   readonly isColor: boolean;
   /** Polls of the engine per second right after an engine event, capped at 15. */
@@ -35,7 +37,15 @@ export interface AppProps {
 const NO_SAMPLES: readonly number[] = [];
 
 /** Layout only: reads the engine through hooks and hands plain props to the components. */
-export function App({ controller, onQuit, title = 'ddm', isAttached = false, isColor, fps }: AppProps) {
+export function App({
+  controller,
+  onQuit,
+  title = 'ddm',
+  isAttached = false,
+  attachedPid = null,
+  isColor,
+  fps,
+}: AppProps) {
   const { columns, rows } = useWindowSize();
   const view = useEngineSnapshot(controller, fps === undefined ? {} : { fps });
   const events = useEngineEvents(controller);
@@ -69,7 +79,14 @@ export function App({ controller, onQuit, title = 'ddm', isAttached = false, isC
 
   return (
     <Box flexDirection="column" width={columns} height={rows} overflow="hidden">
-      <Header snapshot={view.snapshot} title={title} isAttached={isAttached} width={width} isColor={isColor} />
+      <Header
+        snapshot={view.snapshot}
+        title={title}
+        isAttached={isAttached}
+        attachedPid={attachedPid}
+        width={width}
+        isColor={isColor}
+      />
       <JobList jobs={jobs} selectedJobId={job?.id ?? null} rows={plan.jobRows} width={width} isColor={isColor} />
       {ui.mode.kind === 'help' ? (
         <HelpOverlay rows={Math.max(1, detailRows + eventRows)} width={width} isColor={isColor} />

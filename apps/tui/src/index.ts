@@ -24,6 +24,8 @@ export interface RunTuiOptions {
   onQuit?: () => Promise<void> | void;
   /** Shown in the header; the snapshot's own `isAttached` also turns it on. */
   isAttached?: boolean;
+  /** The attached engine's pid: the header's marker names it (`[attached to engine pid 4242]`). */
+  attachedPid?: number;
   /** Colours; @default true unless `NO_COLOR` is set. */
   isColor?: boolean;
   /**
@@ -110,6 +112,7 @@ export async function runTui(controller: EngineController, options: RunTuiOption
       onQuit: quit,
       title: options.title ?? 'ddm',
       isAttached: options.isAttached === true,
+      attachedPid: options.attachedPid ?? null,
       isColor,
     });
     const instance = render(app, {

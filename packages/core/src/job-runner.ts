@@ -176,6 +176,8 @@ export class JobRun {
   why: string | null = null;
   private fatalError: unknown = null;
   private workers = new Set<Promise<void>>();
+  /** Workers that decided to give their connection up but have not ended yet. */
+  private retiringWorkers = 0;
   private isCheckpointing: Promise<void> | null = null;
   private reResolving: Promise<void> | null = null;
   private reResolves = 0;
@@ -232,10 +234,42 @@ export class JobRun {
     this.job = { ...this.job, limitBytesPerSec: bytesPerSec };
   }
 
+  /**
+   * Sets how many connections the job may use. A higher count opens connections for the free
+   * or splittable ranges; a lower one closes the newest surplus connections now: their written
+   * bytes stay, and their ranges go back to the pool for the remaining connections.
+   */
   setConnections(connections: number): void {
     this.maxConnections = connections;
     this.job = { ...this.job, connections };
-    if (this.isDownloading) this.spawnWorkers();
+    if (!this.isDownloading) return;
+    this.spawnWorkers();
+    this.closeSurplusConnections();
+  }
+
+  /** Aborts the requests of the newest connections beyond the job's count (a segment boundary-safe abort: bytes are flushed). */
+  private closeSurplusConnections(): void {
+    let surplus = this.workers.size - this.retiringWorkers - Math.max(1, this.maxConnections);
+    if (surplus <= 0) return;
+    const open = this.segments
+      .filter((s) => s.requestAbort !== null && !s.requestAbort.signal.aborted)
+      .sort((a, b) => b.requestStartedAt - a.requestStartedAt);
+    for (const s of open) {
+      if (surplus-- <= 0) break;
+      s.requestAbort?.abort(new SurplusConnection());
+    }
+  }
+
+  /**
+   * True when `worker` is one connection too many for the job's count; it is then counted out at
+   * once, so two workers deciding together do not both leave.
+   */
+  private retireIfSurplus(worker: WorkerState): boolean {
+    if (worker.isRetiring) return true;
+    if (this.workers.size - this.retiringWorkers <= Math.max(1, this.maxConnections)) return false;
+    worker.isRetiring = true;
+    this.retiringWorkers++;
+    return true;
   }
 
   segmentSnapshots(): SegmentSnapshot[] {
@@ -519,24 +553,28 @@ export class JobRun {
 
   private spawnWorkers(): void {
     const wanted = Math.max(1, this.maxConnections);
-    while (this.workers.size < wanted) {
+    while (this.workers.size - this.retiringWorkers < wanted) {
       const seg = this.claim();
       if (!seg) break;
-      const worker: Promise<void> = this.worker(seg).finally(() => this.workers.delete(worker));
+      const state: WorkerState = { isRetiring: false };
+      const worker: Promise<void> = this.worker(seg, state).finally(() => {
+        this.workers.delete(worker);
+        if (state.isRetiring) this.retiringWorkers--;
+      });
       this.workers.add(worker);
     }
   }
 
-  private async worker(first: LiveSegment): Promise<void> {
+  private async worker(first: LiveSegment, state: WorkerState): Promise<void> {
     let seg: LiveSegment | null = first;
     // The connection slot stays with the worker from one segment to the next, so a worker that
     // steals work does not queue behind other jobs for a slot it just had.
     const slot: Slot = { release: null };
     try {
       while (seg && !this.signal.aborted) {
-        await this.runSegment(seg, slot);
+        await this.runSegment(seg, slot, state);
         seg.isOwned = false;
-        if (this.workers.size > Math.max(1, this.maxConnections)) return;
+        if (this.retireIfSurplus(state)) return;
         seg = this.claim();
       }
     } catch (error) {
@@ -591,11 +629,14 @@ export class JobRun {
     return created;
   }
 
-  private async runSegment(seg: LiveSegment, slot: Slot): Promise<void> {
+  /** Fetches `seg` to its end, or returns early (segment not done) on a stop or when `worker` retires. */
+  private async runSegment(seg: LiveSegment, slot: Slot, worker: WorkerState): Promise<void> {
     const settings = this.deps.settings();
     let attempts = 0;
     while (!seg.isDone) {
       if (this.signal.aborted) return;
+      // Also after a backoff: a connection lowered meanwhile is not opened again.
+      if (this.retireIfSurplus(worker)) return;
       slot.release ??= await this.deps.pool.acquire(this.host, this.signal);
       const requestAbort = new AbortController();
       seg.requestAbort = requestAbort;
@@ -621,7 +662,7 @@ export class JobRun {
       } catch (error) {
         if (this.signal.aborted) return;
         const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
-        if (reason instanceof SlowRestart) continue;
+        if (reason instanceof SlowRestart || reason instanceof SurplusConnection) continue;
         if (seg.receivedBytes > before) attempts = 0;
         // Nobody waits on a slot held through a backoff.
         slot.release?.();
@@ -1253,6 +1294,19 @@ class SlowRestart extends Error {
   constructor() {
     super('slow connection restarted');
   }
+}
+
+/** Aborts a request whose connection is beyond a lowered connection count. */
+class SurplusConnection extends Error {
+  constructor() {
+    super('connection closed: the job uses fewer connections now');
+  }
+}
+
+/** One worker (connection) of a job's download. */
+interface WorkerState {
+  /** Counted out of the job's connections; it ends after its current request. */
+  isRetiring: boolean;
 }
 
 /** What changed between the stored resource and a new probe, or null when it is the same. */

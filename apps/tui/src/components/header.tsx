@@ -9,23 +9,36 @@ export interface HeaderProps {
   readonly title: string;
   /** Attached to an engine in another process; `snapshot.isAttached` also turns this on. */
   readonly isAttached: boolean;
+  /** The pid of the engine attached to, when known: the marker then names it. */
+  readonly attachedPid?: number | null;
   readonly width: number;
   readonly isColor: boolean;
 }
 
-/** One line: title, active jobs, total rate, open connections, global limit, attached marker. */
-export const Header = memo(function Header({ snapshot, title, isAttached, width, isColor }: HeaderProps) {
+/**
+ * One line: title, the attached marker (once: `[attached to engine pid 4242]`), active jobs,
+ * total rate, open connections, global limit.
+ */
+export const Header = memo(function Header({
+  snapshot,
+  title,
+  isAttached,
+  attachedPid = null,
+  width,
+  isColor,
+}: HeaderProps) {
   const stats = [
     `${snapshot.activeJobs} active`,
     `↓ ${formatRate(snapshot.rateBytesPerSec)}`,
     `${snapshot.connections} conn`,
     `limit ${formatLimit(snapshot.limitBytesPerSec)}`,
   ].join(' · ');
+  const marker = attachedPid === null ? ' [attached]' : ` [attached to engine pid ${attachedPid}]`;
   return (
     <Box width={width} height={1}>
       <Text wrap="truncate-end">
         <Text {...tint(isColor, { bold: true, color: 'cyan' })}>{title}</Text>
-        {isAttached || snapshot.isAttached ? <Text {...tint(isColor, { color: 'yellow' })}> [attached]</Text> : null}
+        {isAttached || snapshot.isAttached ? <Text {...tint(isColor, { color: 'yellow' })}>{marker}</Text> : null}
         <Text> {stats}</Text>
       </Text>
     </Box>

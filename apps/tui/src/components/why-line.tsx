@@ -10,14 +10,16 @@ export interface WhyLineProps {
   readonly isColor: boolean;
 }
 
-/** `why: single connection: server sent no Accept-Ranges`. */
+/** `why: single connection: server sent no Accept-Ranges`; an empty line when there is nothing to say. */
 export const WhyLine = memo(function WhyLine({ text, isError, width, isColor }: WhyLineProps) {
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate-end">
-        <Text {...tint(isColor, { color: 'gray' })}>why: </Text>
-        <Text {...tint(isColor, isError ? { color: 'red' } : {})}>{text ?? '-'}</Text>
-      </Text>
+      {text === null ? null : (
+        <Text wrap="truncate-end">
+          <Text {...tint(isColor, { color: 'gray' })}>why: </Text>
+          <Text {...tint(isColor, isError ? { color: 'red' } : {})}>{text}</Text>
+        </Text>
+      )}
     </Box>
   );
 });

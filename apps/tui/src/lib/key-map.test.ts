@@ -37,6 +37,25 @@ describe('reduceKey', () => {
     expect(selectedJob([], state)).toBeNull();
   });
 
+  test('until the user picks a job, the selection follows the first active one', () => {
+    const list = [
+      makeJob({ id: 1, state: 'completed' }),
+      makeJob({ id: 2, state: 'queued' }),
+      makeJob({ id: 3, state: 'downloading' }),
+    ];
+    expect(selectedJob(list, INITIAL_UI_STATE)?.id).toBe(3);
+    // When it finishes, the next active job is followed.
+    const later = [list[0]!, makeJob({ id: 2, state: 'downloading' }), makeJob({ id: 3, state: 'completed' })];
+    expect(selectedJob(later, INITIAL_UI_STATE)?.id).toBe(2);
+    // Nothing active: the first row. Moving picks a job, which then stays selected.
+    expect(selectedJob([list[0]!], INITIAL_UI_STATE)?.id).toBe(1);
+    const picked = run(['k'], INITIAL_UI_STATE, list).state;
+    expect(selectedJob(list, picked)?.id).toBe(2);
+    expect(selectedJob(later, picked)?.id).toBe(2);
+    // p acts on the followed job.
+    expect(run(['p'], INITIAL_UI_STATE, list).commands).toEqual([{ type: 'pause', jobId: 3 }]);
+  });
+
   test('selection stops at both ends', () => {
     expect(selectedJob(jobs, run(['k', 'k']).state)?.id).toBe(10);
     expect(selectedJob(jobs, run(['j', 'j', 'j', 'j']).state)?.id).toBe(12);

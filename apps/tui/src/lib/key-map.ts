@@ -21,7 +21,10 @@ export interface StatusMessage {
 
 export interface UiState {
   readonly mode: Mode;
-  /** The job the user selected; when it disappears, the row at `selectedIndex` is selected. */
+  /**
+   * The job the user selected; when it disappears, the row at `selectedIndex` is selected.
+   * `null` until the user picks one: the selection then follows the first active job.
+   */
   readonly selectedJobId: number | null;
   readonly selectedIndex: number;
   readonly status: StatusMessage | null;
@@ -72,9 +75,19 @@ export interface KeyResult {
 const PAUSABLE: ReadonlySet<JobSnapshot['state']> = new Set(['queued', 'probing', 'downloading', 'verifying']);
 const RESUMABLE: ReadonlySet<JobSnapshot['state']> = new Set(['paused', 'failed', 'canceled']);
 
-/** The selected job: by id while it exists, else the row at the remembered index. */
+/** States of a job that is moving: the selection follows the first of them until the user picks one. */
+const ACTIVE: ReadonlySet<JobSnapshot['state']> = new Set(['probing', 'downloading', 'verifying']);
+
+/**
+ * The selected job: by id while it exists, else the row at the remembered index. Before the user
+ * picks a job, the first active one (so a finished job at the top does not hide the one moving).
+ */
 export function selectedJob(jobs: readonly JobSnapshot[], state: UiState): JobSnapshot | null {
   if (jobs.length === 0) return null;
+  if (state.selectedJobId === null) {
+    const active = jobs.find((job) => ACTIVE.has(job.state));
+    if (active !== undefined) return active;
+  }
   const byId = state.selectedJobId === null ? undefined : jobs.find((job) => job.id === state.selectedJobId);
   return byId ?? jobs[Math.min(Math.max(0, state.selectedIndex), jobs.length - 1)] ?? null;
 }
@@ -160,6 +173,12 @@ function reduceInput(
   }
   if (press.ctrl && press.input === 'u') {
     return { state: { ...state, mode: { ...mode, value: '' } }, command: null };
+  }
+  // A paste arrives as one chunk: "URL\r" is the text and then Enter, not text alone.
+  const lineEnd = press.return || press.ctrl || press.meta ? -1 : press.input.search(/[\r\n]/);
+  if (lineEnd >= 0) {
+    const pasted = { ...mode, value: mode.value + printable({ input: press.input.slice(0, lineEnd) }) };
+    return reduceInput({ ...state, mode: pasted }, pasted, { input: '\r', return: true });
   }
   if (press.return) {
     const value = mode.value.trim();

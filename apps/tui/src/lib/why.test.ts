@@ -54,7 +54,22 @@ describe('whyText', () => {
       at: 0,
     };
     expect(whyText(makeJob({ id: 2 }), [restarted], 0)).toBe('restarted because ETag changed');
-    expect(whyText(makeJob({ id: 3 }), [], 0)).toBeNull();
+    expect(whyText(makeJob({ id: 3, state: 'completed' }), [], 0)).toBeNull();
+  });
+
+  test('without a reason from the engine, the job’s state says what happens (never "-")', () => {
+    const reasons = (['queued', 'probing', 'downloading', 'verifying', 'paused', 'canceled', 'failed'] as const).map(
+      (state) => whyText(makeJob({ id: 1, state, connections: 2, maxConnections: 4 }), [], 0),
+    );
+    expect(reasons).toEqual([
+      'queued: waits for a free download slot',
+      'asking the server for the size and range support',
+      'downloading over 2 of 4 connections',
+      'verifying the checksum',
+      'paused: p resumes',
+      'canceled: p starts it again',
+      'failed: p retries',
+    ]);
   });
 });
 

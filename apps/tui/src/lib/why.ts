@@ -5,9 +5,10 @@ import { formatDuration } from './format.ts';
 /**
  * Why the job is the way it is. Starts from the engine's `why`, then the error of a failed job,
  * then a countdown for a segment that is waiting to retry (from the latest `segment-retry`
- * event of a segment whose status is still `retrying`), then the reason of the latest restart.
+ * event of a segment whose status is still `retrying`), then the reason of the latest restart;
+ * without any of these, what the job's state means ({@link stateReason}).
  *
- * @returns `null` when there is nothing to say.
+ * @returns `null` when there is nothing to say (the line is then left empty).
  */
 export function whyText(job: JobSnapshot, events: readonly EngineEvent[], nowMs: number): string | null {
   const parts: string[] = [];
@@ -33,5 +34,35 @@ export function whyText(job: JobSnapshot, events: readonly EngineEvent[], nowMs:
   if (restart !== null && (job.why === null || !job.why.includes(restart.reason))) {
     parts.push(`restarted because ${restart.reason}`);
   }
-  return parts.length === 0 ? null : parts.join(' · ');
+  if (parts.length === 0) return stateReason(job);
+  return parts.join(' · ');
+}
+
+/**
+ * What the job is doing, from its state alone: the line's fallback when the engine gave no
+ * reason, so the UI never shows an empty `why: -`. `null` for a finished job with nothing to say.
+ */
+export function stateReason(job: JobSnapshot): string | null {
+  switch (job.state) {
+    case 'queued':
+      return 'queued: waits for a free download slot';
+    case 'probing':
+      return 'asking the server for the size and range support';
+    case 'downloading':
+      return `downloading over ${job.connections} of ${job.maxConnections} connection${job.maxConnections === 1 ? '' : 's'}`;
+    case 'verifying':
+      return 'verifying the checksum';
+    case 'paused':
+      return 'paused: p resumes';
+    case 'canceled':
+      return 'canceled: p starts it again';
+    case 'failed':
+      return 'failed: p retries';
+    case 'completed':
+      return null;
+    default: {
+      const unhandled: never = job.state;
+      return unhandled;
+    }
+  }
 }
