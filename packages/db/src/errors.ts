@@ -86,6 +86,11 @@ export function toDbError(error: unknown, path: string, holderPid?: number | nul
     case SQLITE.IOERR:
       return new DbError(`Cannot read or write the job DB (I/O error): ${path}`, 'ERR_DB', error);
     default:
-      return new DbError(`Job DB error (SQLite code ${code}): ${path}`, 'ERR_DB', error);
+      // SQLite's own text names what failed ("no such table: live"): keep it, it is not a secret.
+      return new DbError(
+        `Job DB error (SQLite code ${code}${error instanceof Error && error.message ? `: ${error.message}` : ''}): ${path}`,
+        'ERR_DB',
+        error,
+      );
   }
 }
