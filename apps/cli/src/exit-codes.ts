@@ -18,49 +18,46 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * Each error code's exit code (every core code must be listed: the type checks it; the DB's
+ * codes too). A code not listed is a failed job (1). README's exit-code table lists the same.
+ */
+export const EXIT_FOR_CODE: Readonly<Record<ErrorCode, ExitCode> & Record<string, ExitCode>> = {
+  ERR_USAGE: EXIT.usage,
+  ERR_INVALID_URL: EXIT.usage,
+  ERR_CONFIG: EXIT.usage,
+  ERR_NOT_FOUND: EXIT.usage,
+  ERR_HAR: EXIT.usage,
+  ERR_CREDENTIALS_REQUIRED: EXIT.usage,
+  ERR_ILLEGAL_TRANSITION: EXIT.usage,
+  ERR_NETWORK: EXIT.network,
+  ERR_TIMEOUT: EXIT.network,
+  ERR_STALLED: EXIT.network,
+  ERR_HTTP_STATUS: EXIT.network,
+  ERR_TOO_MANY_REDIRECTS: EXIT.network,
+  ERR_REDIRECT_LOOP: EXIT.network,
+  ERR_RANGE_UNSUPPORTED: EXIT.network,
+  ERR_CHECKSUM_MISMATCH: EXIT.integrity,
+  ERR_SIZE_MISMATCH: EXIT.integrity,
+  ERR_RESOURCE_CHANGED: EXIT.integrity,
+  ERR_RANGE_MISMATCH: EXIT.integrity,
+  ERR_COMPRESSED: EXIT.integrity,
+  ERR_DISK_FULL: EXIT.io,
+  ERR_IO: EXIT.io,
+  ERR_FILE_EXISTS: EXIT.io,
+  ERR_UNSAFE_PATH: EXIT.io,
+  ERR_DB: EXIT.io,
+  ERR_DB_OPEN: EXIT.io,
+  ERR_DB_TOO_NEW: EXIT.io,
+  ERR_DB_READONLY: EXIT.io,
+  ERR_DB_CORRUPT: EXIT.io,
+  ERR_ENGINE_BUSY: EXIT.engineBusy,
+  ERR_LOCK_LOST: EXIT.engineBusy,
+  ERR_DB_BUSY: EXIT.engineBusy,
+  ERR_TLS: EXIT.tls,
+  ERR_CANCELED: EXIT.interrupted,
+};
+
 export function exitCodeFor(code: ErrorCode | string | null | undefined): ExitCode {
-  switch (code) {
-    case 'ERR_USAGE':
-    case 'ERR_INVALID_URL':
-    case 'ERR_CONFIG':
-    case 'ERR_NOT_FOUND':
-    case 'ERR_HAR':
-    case 'ERR_CREDENTIALS_REQUIRED':
-    case 'ERR_ILLEGAL_TRANSITION':
-      return EXIT.usage;
-    case 'ERR_NETWORK':
-    case 'ERR_TIMEOUT':
-    case 'ERR_STALLED':
-    case 'ERR_HTTP_STATUS':
-    case 'ERR_TOO_MANY_REDIRECTS':
-    case 'ERR_REDIRECT_LOOP':
-    case 'ERR_RANGE_UNSUPPORTED':
-      return EXIT.network;
-    case 'ERR_CHECKSUM_MISMATCH':
-    case 'ERR_SIZE_MISMATCH':
-    case 'ERR_RESOURCE_CHANGED':
-    case 'ERR_RANGE_MISMATCH':
-    case 'ERR_COMPRESSED':
-      return EXIT.integrity;
-    case 'ERR_DISK_FULL':
-    case 'ERR_IO':
-    case 'ERR_FILE_EXISTS':
-    case 'ERR_UNSAFE_PATH':
-    case 'ERR_DB':
-    case 'ERR_DB_OPEN':
-    case 'ERR_DB_TOO_NEW':
-    case 'ERR_DB_READONLY':
-    case 'ERR_DB_CORRUPT':
-      return EXIT.io;
-    case 'ERR_ENGINE_BUSY':
-    case 'ERR_LOCK_LOST':
-    case 'ERR_DB_BUSY':
-      return EXIT.engineBusy;
-    case 'ERR_TLS':
-      return EXIT.tls;
-    case 'ERR_CANCELED':
-      return EXIT.interrupted;
-    default:
-      return EXIT.jobFailed;
-  }
+  return (code && EXIT_FOR_CODE[code]) || EXIT.jobFailed;
 }

@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EXIT_FOR_CODE } from '../src/exit-codes.ts';
 import { cliHome } from './cli-harness.ts';
 
 const ROOT = join(import.meta.dir, '..', '..', '..');
@@ -37,3 +38,17 @@ test('README command 1 (the main job) downloads in a temp DDM_HOME against its l
   expect(stdout).toContain('All demo downloads complete');
   expect(stdout.match(/^ok /gm)).toHaveLength(4);
 }, 90_000);
+
+test('the README exit-code table lists every error code under the exit code it maps to', () => {
+  const section = readme.split('## Exit codes')[1]?.split('\n## ')[0] ?? '';
+  const rows = new Map<number, string>();
+  for (const line of section.split('\n')) {
+    const match = /^\| (\d+) \|/.exec(line);
+    if (match) rows.set(Number(match[1]), line);
+  }
+  for (const [code, exit] of Object.entries(EXIT_FOR_CODE)) {
+    expect({ code, row: rows.get(exit)?.includes(`\`${code}\``) ?? false }).toEqual({ code, row: true });
+  }
+  const listed = [...section.matchAll(/`(ERR_[A-Z_]+)`/g)].map((m) => m[1] as string);
+  for (const code of listed) expect(Object.keys(EXIT_FOR_CODE)).toContain(code);
+});
