@@ -427,7 +427,7 @@ describe('configKeys and value parsing', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const fieldCount =
       Object.keys(DEFAULT_CONFIG).length -
-      3 +
+      4 +
       Object.keys(DEFAULT_CONFIG.retry).length +
       Object.keys(DEFAULT_CONFIG.timeouts).length +
       Object.keys(DEFAULT_CONFIG.rpc).length +
