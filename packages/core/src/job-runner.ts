@@ -9,21 +9,22 @@
 
 import { join } from 'node:path';
 import type { JobRow, Repos } from '@ddm/db';
-import { DdmError, type ErrorCode, HttpStatusError, toDdmError } from './errors.ts';
+import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
 import { PartFile } from './file-writer.ts';
 import { fileNameFromResponse, freeFileName, sanitizeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
-import { claimSegment, LiveSegment } from './live-segment.ts';
+import { LiveSegment } from './live-segment.ts';
 import type { Logger } from './log.ts';
 import { type ProbeResult, probe } from './probe.ts';
-import { openRange, pumpBody, resourceChange } from './range-fetch.ts';
+import { resourceChange } from './range-fetch.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactText } from './redact.ts';
-import { retryDelayMs, shouldRetry } from './retry.ts';
+import { retryDelayMs, retryWhy, shouldRetry, waitMs } from './retry.ts';
 import type { ConnectionPool } from './scheduler.ts';
-import { MONITOR_INTERVAL_MS, SegmentMonitor, SlowRestart } from './segment-monitor.ts';
+import { MONITOR_INTERVAL_MS, SegmentMonitor } from './segment-monitor.ts';
 import { planSegments } from './segment-plan.ts';
+import { RestartSignal, SegmentWorkers } from './segment-workers.ts';
 import type { EngineSettings } from './settings.ts';
 import type { EngineEvent, JobState, SegmentSnapshot } from './types.ts';
 
@@ -58,39 +59,11 @@ export interface RunnerDeps {
   confirmLock: () => void;
 }
 
-/** The job must start over from byte 0 (resource changed, ranges unsupported, ...). */
-class RestartSignal extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    readonly reason: string,
-    readonly isSingleConnection: boolean,
-  ) {
-    super(reason);
-  }
-}
-
-const RESTARTABLE: readonly ErrorCode[] = ['ERR_RESOURCE_CHANGED', 'ERR_RANGE_UNSUPPORTED', 'ERR_COMPRESSED'];
-const EXPIRED_LINK_STATUSES = [401, 403, 410];
 const MAX_RESTARTS = 3;
 const MAX_RE_RESOLVES = 5;
 /** A checkpoint also starts after 1% of the file (within these bounds) was written since the last. */
 const MIN_CHECKPOINT_BYTES = 8 * 1024 * 1024;
 const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export class JobRun {
   private readonly userAbort = new AbortController();
@@ -104,9 +77,8 @@ export class JobRun {
   rateBytesPerSec = 0;
   why: string | null = null;
   private fatalError: unknown = null;
-  private workers = new Set<Promise<void>>();
-  /** Workers that decided to give their connection up but have not ended yet. */
-  private retiringWorkers = 0;
+  /** The connections of the download under way; null outside the downloading phase. */
+  private workers: SegmentWorkers | null = null;
   private isCheckpointing: Promise<void> | null = null;
   private reResolving: Promise<void> | null = null;
   private reResolves = 0;
@@ -115,7 +87,6 @@ export class JobRun {
   private bytesAtLastReResolve = 0;
   private ctx: RequestContext | null = null;
   private host = '';
-  private isDownloading = false;
   private restartReason: string | null = null;
 
   constructor(
@@ -175,34 +146,7 @@ export class JobRun {
   setConnections(connections: number): void {
     this.maxConnections = connections;
     this.job = { ...this.job, connections };
-    if (!this.isDownloading) return;
-    this.spawnWorkers();
-    this.closeSurplusConnections();
-  }
-
-  /** Aborts the requests of the newest connections beyond the job's count (a segment boundary-safe abort: bytes are flushed). */
-  private closeSurplusConnections(): void {
-    let surplus = this.workers.size - this.retiringWorkers - Math.max(1, this.maxConnections);
-    if (surplus <= 0) return;
-    const open = this.segments
-      .filter((s) => s.requestAbort !== null && !s.requestAbort.signal.aborted)
-      .sort((a, b) => b.requestStartedAt - a.requestStartedAt);
-    for (const s of open) {
-      if (surplus-- <= 0) break;
-      s.requestAbort?.abort(new SurplusConnection());
-    }
-  }
-
-  /**
-   * True when `worker` is one connection too many for the job's count; it is then counted out at
-   * once, so two workers deciding together do not both leave.
-   */
-  private retireIfSurplus(worker: WorkerState): boolean {
-    if (worker.isRetiring) return true;
-    if (this.workers.size - this.retiringWorkers <= Math.max(1, this.maxConnections)) return false;
-    worker.isRetiring = true;
-    this.retiringWorkers++;
-    return true;
+    this.workers?.resize();
   }
 
   segmentSnapshots(): SegmentSnapshot[] {
@@ -448,7 +392,6 @@ export class JobRun {
   // ---- downloading -------------------------------------------------------------------------
 
   private async download(): Promise<void> {
-    this.isDownloading = true;
     const settings = this.deps.settings();
     const checkpointTimer = setInterval(() => {
       // A periodic checkpoint is skipped while one is still syncing; stops force a fresh one.
@@ -457,11 +400,31 @@ export class JobRun {
     const monitorTimer = setInterval(() => {
       this.rateBytesPerSec = this.monitor.tick(this.segments, this.job.finalUrl);
     }, MONITOR_INTERVAL_MS);
+    this.workers = new SegmentWorkers({
+      run: this,
+      deps: this.deps,
+      signal: this.signal,
+      fail: (error) => {
+        this.fatalError = error;
+        this.fatalAbort.abort(error);
+      },
+      host: this.host,
+      file: this.file as PartFile,
+      bucket: this.bucket,
+      monitor: this.monitor,
+      requestContext: () => this.requestContext(),
+      setWhy: (text, reach) => this.setWhy(text, reach),
+      onWritten: (bytes) => this.noteWritten(bytes),
+      onSizeLearned: (sizeBytes) => {
+        this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { sizeBytes }));
+        this.job = { ...this.job, sizeBytes };
+      },
+      reResolve: (cause) => (this.reResolves < MAX_RE_RESOLVES ? this.reResolve(cause) : null),
+    });
     try {
-      this.spawnWorkers();
-      while (this.workers.size > 0) await Promise.allSettled([...this.workers]);
+      await this.workers.run();
     } finally {
-      this.isDownloading = false;
+      this.workers = null;
       clearInterval(checkpointTimer);
       clearInterval(monitorTimer);
       for (const s of this.segments) {
@@ -479,162 +442,6 @@ export class JobRun {
         code: 'ERR_NETWORK',
       });
     }
-  }
-
-  private spawnWorkers(): void {
-    const wanted = Math.max(1, this.maxConnections);
-    while (this.workers.size - this.retiringWorkers < wanted) {
-      const seg = this.claim();
-      if (!seg) break;
-      const state: WorkerState = { isRetiring: false };
-      const worker: Promise<void> = this.worker(seg, state).finally(() => {
-        this.workers.delete(worker);
-        if (state.isRetiring) this.retiringWorkers--;
-      });
-      this.workers.add(worker);
-    }
-  }
-
-  private async worker(first: LiveSegment, state: WorkerState): Promise<void> {
-    let seg: LiveSegment | null = first;
-    // The connection slot stays with the worker from one segment to the next, so a worker that
-    // steals work does not queue behind other jobs for a slot it just had.
-    const slot: Slot = { release: null };
-    try {
-      while (seg && !this.signal.aborted) {
-        await this.runSegment(seg, slot, state);
-        seg.isOwned = false;
-        if (this.retireIfSurplus(state)) return;
-        seg = this.claim();
-      }
-    } catch (error) {
-      if (seg) seg.isOwned = false;
-      if (!this.signal.aborted) {
-        this.fatalError = error;
-        this.fatalAbort.abort(error);
-      }
-    } finally {
-      slot.release?.();
-    }
-  }
-
-  /** The next work for a free connection (see {@link claimSegment}); a split is announced. */
-  private claim(): LiveSegment | null {
-    const claimed = claimSegment(this.segments, {
-      canSplit: this.job.isResumable && this.job.sizeBytes !== null,
-      minSplitBytes: this.deps.settings().minSplitBytes,
-      typicalRate: (rates) => this.monitor.typicalRate(rates),
-      now: Date.now(),
-    });
-    if (claimed?.split) this.deps.emit({ type: 'segment-split', jobId: this.id, ...claimed.split });
-    return claimed?.segment ?? null;
-  }
-
-  /** Fetches `seg` to its end, or returns early (segment not done) on a stop or when `worker` retires. */
-  private async runSegment(seg: LiveSegment, slot: Slot, worker: WorkerState): Promise<void> {
-    const settings = this.deps.settings();
-    let attempts = 0;
-    while (!seg.isDone) {
-      if (this.signal.aborted) return;
-      // Also after a backoff: a connection lowered meanwhile is not opened again.
-      if (this.retireIfSurplus(worker)) return;
-      slot.release ??= await this.deps.pool.acquire(this.host, this.signal);
-      const requestAbort = new AbortController();
-      seg.requestAbort = requestAbort;
-      const signal = AbortSignal.any([this.signal, requestAbort.signal]);
-      const before = seg.receivedBytes;
-      try {
-        if (!this.job.isResumable && seg.writtenBytes > 0) {
-          // Without ranges a retry must start from byte 0 again.
-          seg.writtenBytes = 0;
-          seg.receivedBytes = 0;
-          if (this.job.sizeBytes === null) seg.end = null;
-          this.setWhy('single connection dropped; fetching again from byte 0 (the server cannot resume)');
-        }
-        seg.status = 'active';
-        seg.requestStartedAt = Date.now();
-        seg.samples = [];
-        seg.lowSince = null;
-        seg.slowSince = null;
-        const opened = await openRange(this.requestContext(), this.job, seg, signal);
-        const learnedSizeBytes = await pumpBody(seg, opened, {
-          file: this.file as PartFile,
-          url: this.job.finalUrl,
-          bufferBytes: settings.segmentBufferBytes,
-          buckets: [this.bucket, this.deps.globalBucket],
-          checkLease: this.deps.checkLease,
-          onWritten: (bytes) => this.noteWritten(bytes),
-          signal,
-        });
-        if (learnedSizeBytes !== null) {
-          this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { sizeBytes: learnedSizeBytes }));
-          this.job = { ...this.job, sizeBytes: learnedSizeBytes };
-        }
-        if (seg.receivedBytes > before) attempts = 0;
-        this.monitor.recordConnectionRate(seg.receivedBytes - before, Date.now() - seg.requestStartedAt);
-      } catch (error) {
-        if (this.signal.aborted) return;
-        const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
-        if (reason instanceof SlowRestart || reason instanceof SurplusConnection) continue;
-        if (seg.receivedBytes > before) attempts = 0;
-        // Nobody waits on a slot held through a backoff.
-        slot.release?.();
-        slot.release = null;
-        await this.handleSegmentError(seg, reason, ++attempts, settings);
-      } finally {
-        seg.requestAbort = null;
-        if (seg.status === 'active' || seg.status === 'stalled') seg.status = 'pending';
-      }
-    }
-    seg.status = 'done';
-  }
-
-  private async handleSegmentError(
-    seg: LiveSegment,
-    error: unknown,
-    attempt: number,
-    settings: EngineSettings,
-  ): Promise<void> {
-    if (error instanceof RestartSignal) throw error;
-    const err = toDdmError(error);
-    if (RESTARTABLE.includes(err.code)) {
-      throw new RestartSignal(err.code, err.message, err.code !== 'ERR_RESOURCE_CHANGED');
-    }
-    if (
-      err instanceof HttpStatusError &&
-      EXPIRED_LINK_STATUSES.includes(err.status) &&
-      this.reResolves < MAX_RE_RESOLVES
-    ) {
-      await this.reResolve(err);
-      return;
-    }
-    if (err instanceof HttpStatusError && (err.status === 429 || err.status === 503)) {
-      const cap = this.deps.pool.penalize(this.host);
-      this.setWhy(`server answered ${err.status}: at most ${cap} connection(s) to ${this.host} for now`);
-    }
-    if (!err.retryable || attempt > settings.retryAttempts) throw err;
-    const delayMs = retryDelayMs(err, attempt, settings);
-    seg.status = 'retrying';
-    seg.retries++;
-    this.deps.emit({
-      type: 'segment-retry',
-      jobId: this.id,
-      index: seg.index,
-      attempt,
-      delayMs: Math.round(delayMs),
-      code: err.code,
-      message: err.message,
-    });
-    this.setWhy(retryWhy(`segment #${seg.index}`, delayMs, attempt, settings, err), 'shown');
-    this.deps.log.info('segment retry', {
-      jobId: this.id,
-      index: seg.index,
-      attempt,
-      delayMs,
-      code: err.code,
-      message: err.message,
-    });
-    await sleep(delayMs, this.signal);
   }
 
   /** A signed link expired mid-download: ask the original URL again for a fresh one. */
@@ -670,8 +477,8 @@ export class JobRun {
         const hasJobWorked = what !== 'probe' || this.job.finalUrl !== null;
         if (!shouldRetry(err, { hasJobWorked }) || attempt > settings.retryAttempts) throw err;
         const delayMs = retryDelayMs(err, attempt, settings);
-        this.setWhy(retryWhy(what, delayMs, attempt, settings, err));
-        await sleep(delayMs, this.signal);
+        this.setWhy(retryWhy(what, delayMs, attempt, settings.retryAttempts, err));
+        await waitMs(delayMs, this.signal);
       }
     }
   }
@@ -762,27 +569,4 @@ export class JobRun {
     this.complete();
     return true;
   }
-}
-
-/** A worker's connection slot from the shared pool; null while it holds none. */
-interface Slot {
-  release: (() => void) | null;
-}
-
-/** Aborts a request whose connection is beyond a lowered connection count. */
-class SurplusConnection extends Error {
-  constructor() {
-    super('connection closed: the job uses fewer connections now');
-  }
-}
-
-/** One worker (connection) of a job's download. */
-interface WorkerState {
-  /** Counted out of the job's connections; it ends after its current request. */
-  isRetiring: boolean;
-}
-
-/** The why of a retry: what is retried, when, which attempt, and the error. */
-function retryWhy(what: string, delayMs: number, attempt: number, settings: EngineSettings, error: DdmError): string {
-  return `retrying ${what} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${settings.retryAttempts}): ${error.message}`;
 }

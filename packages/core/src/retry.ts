@@ -85,6 +85,27 @@ export function retryDelayMs(
   return Math.max(retryAfterMs, backoffMs);
 }
 
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The why of a retry: what is retried, when, which attempt of how many, and the error. */
+export function retryWhy(what: string, delayMs: number, attempt: number, attempts: number, error: Error): string {
+  return `retrying ${what} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts}): ${error.message}`;
+}
+
 /** IMF-fixdate, RFC 850 and asctime dates all start with a day name (RFC 9110 §5.6.7). */
 const HTTP_DATE_PATTERN = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s/i;
 /** asctime has no zone but is UTC (RFC 9110 §5.6.7): `Sun Nov  6 08:49:37 1994`. */
