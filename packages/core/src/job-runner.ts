@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import type { JobRow, Repos } from '@ddm/db';
 import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
 import { PartFile } from './file-writer.ts';
-import { fileNameFromResponse, freeFileName, sanitizeFileName } from './filename.ts';
+import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
 import { LiveSegment } from './live-segment.ts';
 import type { Logger } from './log.ts';
-import { type ProbeResult, probe } from './probe.ts';
-import { resourceChange } from './range-fetch.ts';
+import { type ProbeResult, probe, readProbe, resourceChange } from './probe.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactText } from './redact.ts';
 import { retryDelayMs, retryWhy, shouldRetry, waitMs } from './retry.ts';
@@ -277,43 +276,17 @@ export class JobRun {
     const { repos } = this.deps;
     const job = this.job;
     const stored = repos.segments.list(this.id);
-    const hasProgress = stored.some((s) => s.writtenBytes > 0);
-    if (hasProgress && !isRestart) {
-      const changed = resourceChange(job, info);
-      if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
-      if (!job.isResumable) {
-        throw new RestartSignal(
-          'ERR_RANGE_UNSUPPORTED',
-          'the server cannot resume (no Range support or no length)',
-          true,
-        );
-      }
+    const reading = readProbe(job, info, {
+      hasProgress: stored.some((s) => s.writtenBytes > 0),
+      isRestart,
+      restartReason: this.restartReason,
+    });
+    if (reading.restart) {
+      const { code, reason, isSingleConnection } = reading.restart;
+      throw new RestartSignal(code, reason, isSingleConnection);
     }
-    const wasSingle = job.acceptsRanges === false && job.isResumable === false && isRestart;
-    const acceptsRanges = info.acceptsRanges && !info.isCompressed && !wasSingle;
-    const isResumable = acceptsRanges && info.sizeBytes !== null;
-    const whyParts: string[] = [];
-    // Keep the reason of a restart: the probe's own reasons below would otherwise replace it.
-    if (isRestart && this.restartReason) whyParts.push(`restarted from zero: ${this.restartReason}`);
-    if (!info.acceptsRanges) whyParts.push('single connection: the server does not support Range requests');
-    else if (info.isCompressed) whyParts.push('single connection: the server compresses the body');
-    else if (wasSingle) whyParts.push('single connection: ranged answers were unusable earlier');
-    // A missing length matters on its own (no preallocation, no resume), with or without Range.
-    if (info.sizeBytes === null) whyParts.push('no length: size learned at the end, cannot resume');
-    whyParts.push(...info.notes);
-
-    let fileName = job.fileName;
-    if (!job.hasCreatedFile && !job.settings.isFileNameFixed) {
-      const picked = fileNameFromResponse({
-        contentDisposition: info.contentDisposition,
-        url: info.finalUrl,
-        contentType: info.contentType,
-      });
-      const fromUrl = fileNameFromResponse({ url: job.url });
-      if (picked.source === 'content-disposition' || picked.name !== fromUrl.name) {
-        fileName = this.freeName(sanitizeFileName(picked.name));
-      }
-    }
+    const { acceptsRanges, isResumable, whyParts } = reading;
+    const fileName = reading.suggestedName === null ? job.fileName : this.freeName(reading.suggestedName);
     const isFirstPlan = stored.length === 0;
     this.deps.fenced(() =>
       repos.jobs.update(this.id, {

@@ -9,7 +9,7 @@ import { DdmError } from './errors.ts';
 import type { PartFile } from './file-writer.ts';
 import { type RequestContext, sendRequest } from './http.ts';
 import type { LiveSegment } from './live-segment.ts';
-import { ifRangeValidator, type ProbeResult, parseContentRange, statusError } from './probe.ts';
+import { ifRangeValidator, parseContentRange, statusError, strongEtagDiffers } from './probe.ts';
 import { acquire, type TokenBucket } from './rate-limit.ts';
 
 /** An answer checked to be usable for a segment, its body not read yet. */
@@ -17,26 +17,6 @@ export interface OpenedRange {
   response: Response;
   /** The file offset where the answer promised to end (Content-Range end + 1, or the known size); null when unknown. */
   expectedEnd: number | null;
-}
-
-function strongEtagDiffers(stored: string | null, received: string | null): boolean {
-  if (!stored || !received) return false;
-  const norm = (e: string) => e.replace(/^W\//, '');
-  return norm(stored) !== norm(received);
-}
-
-/** What changed between the stored resource and a new probe, or null when it is the same. */
-export function resourceChange(job: JobRow, info: ProbeResult): string | null {
-  if (job.sizeBytes !== null && info.sizeBytes !== null && job.sizeBytes !== info.sizeBytes) {
-    return `resource changed: size ${info.sizeBytes} instead of ${job.sizeBytes}`;
-  }
-  if (job.etag && info.etag && strongEtagDiffers(job.etag, info.etag)) {
-    return `resource changed: ETag ${info.etag} instead of ${job.etag}`;
-  }
-  if (!job.etag && job.lastModified && info.lastModified && job.lastModified !== info.lastModified) {
-    return `resource changed: Last-Modified ${info.lastModified} instead of ${job.lastModified}`;
-  }
-  return null;
 }
 
 /**
