@@ -11,8 +11,8 @@ import { parseChecksumSpec } from './checksum.ts';
 import { assertControlApplies } from './control.ts';
 import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
 import { DdmError, type ErrorCode } from './errors.ts';
-import { isNameTaken, isSameFile, lstatOrNull } from './file-writer.ts';
-import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
+import { isSameFile, lstatOrNull } from './file-writer.ts';
+import { fileNameFromResponse, freeFileName, sanitizeFileName } from './filename.ts';
 import { runHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
 import { ACTIVE_STATES, assertTransition, FINAL_STATES } from './job.ts';
@@ -405,18 +405,7 @@ export class Engine implements EngineController {
   }
 
   private pickName(dir: string, wanted: string, overwrite: 'rename' | 'overwrite' | 'fail'): string {
-    // lstat, not stat: a dangling symlink at a name makes it taken, not free.
-    const isTaken = (candidate: string) => {
-      const full = join(dir, candidate);
-      if (this.isPathReserved(full, -1)) return true;
-      if (isNameTaken(`${full}.part`)) return true;
-      return overwrite !== 'overwrite' && isNameTaken(full);
-    };
-    if (!isTaken(wanted)) return wanted;
-    if (overwrite === 'fail') {
-      throw new DdmError(`File already exists (overwrite = "fail"): ${join(dir, wanted)}`, { code: 'ERR_FILE_EXISTS' });
-    }
-    return pickFreeName(wanted, isTaken);
+    return freeFileName(dir, wanted, overwrite, (path) => this.isPathReserved(path, -1));
   }
 
   private isPathReserved(path: string, exceptJobId: number): boolean {

@@ -3,6 +3,8 @@
  * place that maps them to exit codes and text. Classify at the I/O edge by errno / status, never
  * by message text.
  */
+
+import { classifyError } from './retry.ts';
 export type ErrorCode =
   | 'ERR_USAGE'
   | 'ERR_INVALID_URL'
@@ -84,4 +86,15 @@ export function errnoOf(error: unknown): string | undefined {
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;
+}
+
+/**
+ * Normalises anything thrown into a DdmError: a DdmError as it is, anything else classified by
+ * errno / DOMException name (never by message, see `classifyError`), the original in `cause`.
+ */
+export function toDdmError(error: unknown): DdmError {
+  if (error instanceof DdmError) return error;
+  const c = classifyError(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return new DdmError(message, { code: c.code, retryable: c.retryable, cause: error });
 }

@@ -5,8 +5,11 @@
  * controls (aria2 and wget keep U+202E), or pick a name Windows cannot open; and made unique
  * with a "name (1).ext" suffix instead of overwriting.
  */
+import { join } from 'node:path';
 import { decodeExtended, parse as parseContentDisposition } from 'content-disposition';
+import type { OverwritePolicy } from './config-table.ts';
 import { DdmError } from './errors.ts';
+import { isNameTaken } from './file-writer.ts';
 
 /** Name used when neither the response nor the URL offers one. */
 export const DEFAULT_FILE_NAME = 'download';
@@ -417,4 +420,33 @@ export function pickFreeName(name: string, isTaken: (candidate: string) => boole
     if (!isTaken(candidate)) return candidate;
   }
   throw new DdmError(`No free file name after ${max} numbered tries: ${name}`, { code: 'ERR_FILE_EXISTS' });
+}
+
+/**
+ * The name a job's file gets in `dir`: `wanted` when it is free, else the first free
+ * `wanted (n).ext`. A name is taken when another job reserved it (`isReserved(fullPath)`, asked
+ * for the name and for its `.part`), when anything exists at its `.part`, or, unless
+ * `overwrite = "overwrite"`, when anything exists at the name itself: lstat, not stat, so a
+ * dangling symlink makes a name taken, not free.
+ *
+ * @throws DdmError `ERR_FILE_EXISTS` naming the file when `wanted` is taken and
+ *   `overwrite = "fail"`, or when no numbered name is free.
+ */
+export function freeFileName(
+  dir: string,
+  wanted: string,
+  overwrite: OverwritePolicy,
+  isReserved: (fullPath: string) => boolean,
+): string {
+  const isTaken = (candidate: string) => {
+    const full = join(dir, candidate);
+    if (isReserved(full)) return true;
+    if (isNameTaken(`${full}.part`)) return true;
+    return overwrite !== 'overwrite' && isNameTaken(full);
+  };
+  if (!isTaken(wanted)) return wanted;
+  if (overwrite === 'fail') {
+    throw new DdmError(`File already exists (overwrite = "fail"): ${join(dir, wanted)}`, { code: 'ERR_FILE_EXISTS' });
+  }
+  return pickFreeName(wanted, isTaken);
 }

@@ -3,7 +3,9 @@
  * HEAD first; when HEAD is refused (pre-signed S3/R2 URLs answer 403/405) or says nothing
  * useful, `GET` with `Range: bytes=0-0` (RFC 9110 §14.2), whose body is one byte at most.
  */
-import { DdmError, HttpStatusError } from './errors.ts';
+import type { JobRow } from '@ddm/db';
+import { DdmError, type ErrorCode, HttpStatusError } from './errors.ts';
+import { fileNameFromResponse, sanitizeFileName } from './filename.ts';
 import { type RequestContext, sendRequest } from './http.ts';
 import { redactUrl } from './redact.ts';
 import { parseRetryAfter } from './retry.ts';
@@ -187,4 +189,83 @@ function fromHeaders(
     isCompressed: isEncoded(headers),
     notes,
   };
+}
+
+/** True when both ETags are known and name different versions (a weak prefix is ignored). */
+export function strongEtagDiffers(stored: string | null, received: string | null): boolean {
+  if (!stored || !received) return false;
+  const norm = (e: string) => e.replace(/^W\//, '');
+  return norm(stored) !== norm(received);
+}
+
+/** What changed between the stored resource and a new probe, or null when it is the same. */
+export function resourceChange(job: JobRow, info: ProbeResult): string | null {
+  if (job.sizeBytes !== null && info.sizeBytes !== null && job.sizeBytes !== info.sizeBytes) {
+    return `resource changed: size ${info.sizeBytes} instead of ${job.sizeBytes}`;
+  }
+  if (job.etag && info.etag && strongEtagDiffers(job.etag, info.etag)) {
+    return `resource changed: ETag ${info.etag} instead of ${job.etag}`;
+  }
+  if (!job.etag && job.lastModified && info.lastModified && job.lastModified !== info.lastModified) {
+    return `resource changed: Last-Modified ${info.lastModified} instead of ${job.lastModified}`;
+  }
+  return null;
+}
+
+/** What a probe means for a job: go on or start over, one connection or many, and why. */
+export interface ProbeReading {
+  /** Set when the job must start over from byte 0. */
+  restart: { code: ErrorCode; reason: string; isSingleConnection: boolean } | null;
+  acceptsRanges: boolean;
+  isResumable: boolean;
+  whyParts: string[];
+  /** The (sanitised) name the response suggests when the job may still take it; null: keep the job's. */
+  suggestedName: string | null;
+}
+
+/**
+ * Compares a probe with what the job knew. A job with progress restarts when the resource
+ * changed or cannot be resumed; a job that restarted for unusable ranged answers stays on one
+ * connection; Content-Disposition (or a redirect to another name) names a file not yet created.
+ */
+export function readProbe(
+  job: JobRow,
+  info: ProbeResult,
+  run: { hasProgress: boolean; isRestart: boolean; restartReason: string | null },
+): ProbeReading {
+  const { isRestart } = run;
+  let restart: ProbeReading['restart'] = null;
+  if (run.hasProgress && !isRestart) {
+    const changed = resourceChange(job, info);
+    if (changed) restart = { code: 'ERR_RESOURCE_CHANGED', reason: changed, isSingleConnection: false };
+    else if (!job.isResumable) {
+      const reason = 'the server cannot resume (no Range support or no length)';
+      restart = { code: 'ERR_RANGE_UNSUPPORTED', reason, isSingleConnection: true };
+    }
+  }
+  const wasSingle = job.acceptsRanges === false && job.isResumable === false && isRestart;
+  const acceptsRanges = info.acceptsRanges && !info.isCompressed && !wasSingle;
+  const isResumable = acceptsRanges && info.sizeBytes !== null;
+  const whyParts: string[] = [];
+  // Keep the reason of a restart: the probe's own reasons below would otherwise replace it.
+  if (isRestart && run.restartReason) whyParts.push(`restarted from zero: ${run.restartReason}`);
+  if (!info.acceptsRanges) whyParts.push('single connection: the server does not support Range requests');
+  else if (info.isCompressed) whyParts.push('single connection: the server compresses the body');
+  else if (wasSingle) whyParts.push('single connection: ranged answers were unusable earlier');
+  // A missing length matters on its own (no preallocation, no resume), with or without Range.
+  if (info.sizeBytes === null) whyParts.push('no length: size learned at the end, cannot resume');
+  whyParts.push(...info.notes);
+  let suggestedName: string | null = null;
+  if (!job.hasCreatedFile && !job.settings.isFileNameFixed) {
+    const picked = fileNameFromResponse({
+      contentDisposition: info.contentDisposition,
+      url: info.finalUrl,
+      contentType: info.contentType,
+    });
+    const fromUrl = fileNameFromResponse({ url: job.url });
+    if (picked.source === 'content-disposition' || picked.name !== fromUrl.name) {
+      suggestedName = sanitizeFileName(picked.name);
+    }
+  }
+  return { restart, acceptsRanges, isResumable, whyParts, suggestedName };
 }

@@ -35,8 +35,7 @@ import {
 import type { JobSecrets } from './engine.ts';
 import { DdmError } from './errors.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
-import { resourceChange } from './job-runner.ts';
-import { type ProbeResult, probe } from './probe.ts';
+import { type ProbeResult, probe, resourceChange } from './probe.ts';
 import { isSecretHeaderName, redactText, redactUrl } from './redact.ts';
 import { buildRequestContext, type RequestEnvironment } from './request-context.ts';
 

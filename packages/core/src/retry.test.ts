@@ -2,7 +2,14 @@ import { describe, expect, test } from 'bun:test';
 import net from 'node:net';
 import fc from 'fast-check';
 import { DdmError, HttpStatusError } from './errors.ts';
-import { backoffDelayMs, classifyError, isRetryableStatus, MAX_RETRY_AFTER_MS, parseRetryAfter } from './retry.ts';
+import {
+  backoffDelayMs,
+  classifyError,
+  isRetryableStatus,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  retryDelayMs,
+} from './retry.ts';
 
 describe('backoffDelayMs', () => {
   const options = { baseDelayMs: 500, maxDelayMs: 30_000 };
@@ -38,6 +45,46 @@ describe('backoffDelayMs', () => {
           expect(Number.isInteger(delay)).toBe(true);
           expect(delay).toBeGreaterThanOrEqual(0);
           expect(delay).toBeLessThanOrEqual(maxDelayMs);
+        },
+      ),
+    );
+  });
+});
+
+describe('retryDelayMs', () => {
+  const settings = { retryBaseDelayMs: 500, retryMaxDelayMs: 30_000 };
+
+  test('is the full-jitter backoff when the server asked for no delay', () => {
+    const network = new DdmError('Connection closed', { code: 'ERR_NETWORK', retryable: true });
+    expect(retryDelayMs(network, 3, settings, () => 0.5)).toBe(
+      backoffDelayMs(3, { baseDelayMs: 500, maxDelayMs: 30_000 }, () => 0.5),
+    );
+    expect(retryDelayMs(new HttpStatusError(503, 'http://x/'), 1, settings, () => 0.5)).toBe(250);
+    expect(retryDelayMs(new Error('plain'), 2, settings, () => 0.5)).toBe(500);
+  });
+
+  test('waits at least what Retry-After asked for, even beyond the backoff maximum', () => {
+    const asked = new HttpStatusError(429, 'http://x/', 90_000);
+    expect(retryDelayMs(asked, 1, settings, () => 0.999_999)).toBe(90_000);
+    const short = new HttpStatusError(503, 'http://x/', 100);
+    expect(retryDelayMs(short, 3, settings, () => 0.5)).toBe(1000);
+  });
+
+  test('is never below Retry-After nor below the backoff, for any input', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.option(fc.nat({ max: MAX_RETRY_AFTER_MS }), { nil: null }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (attempt, retryAfterMs, random) => {
+          const delay = retryDelayMs(
+            new HttpStatusError(503, 'http://x/', retryAfterMs),
+            attempt,
+            settings,
+            () => random,
+          );
+          const backoff = backoffDelayMs(attempt, { baseDelayMs: 500, maxDelayMs: 30_000 }, () => random);
+          expect(delay).toBe(Math.max(retryAfterMs ?? 0, backoff));
         },
       ),
     );

@@ -21,7 +21,7 @@
  * mapped.
  */
 import { DbError } from '@ddm/db';
-import { DdmError, type ErrorCode, errnoOf } from './errors.ts';
+import { DdmError, type ErrorCode, errnoOf, HttpStatusError } from './errors.ts';
 
 /** Longest Retry-After ddm honours; a server asking for more is waited on for this long. */
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
@@ -60,6 +60,50 @@ export function backoffDelayMs(
   const ceilingMs = Math.min(max, base * 2 ** Math.min(retryNumber - 1, 52));
   const fraction = Math.min(Math.max(random(), 0), 1);
   return Math.min(max, Math.floor(fraction * ceilingMs));
+}
+
+/**
+ * How long to wait before retry number `attempt` after `error`: the full-jitter backoff, or
+ * longer when the server asked for more with Retry-After (an {@link HttpStatusError}'s
+ * `retryAfterMs`, already capped at {@link MAX_RETRY_AFTER_MS}). The one rule for every
+ * retry of a job, its probe and its segments alike.
+ *
+ * @returns an integer number of ms, at least the Retry-After delay.
+ */
+export function retryDelayMs(
+  error: unknown,
+  attempt: number,
+  settings: { retryBaseDelayMs: number; retryMaxDelayMs: number },
+  random: () => number = Math.random,
+): number {
+  const retryAfterMs = error instanceof HttpStatusError ? (error.retryAfterMs ?? 0) : 0;
+  const backoffMs = backoffDelayMs(
+    attempt,
+    { baseDelayMs: settings.retryBaseDelayMs, maxDelayMs: settings.retryMaxDelayMs },
+    random,
+  );
+  return Math.max(retryAfterMs, backoffMs);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The why of a retry: what is retried, when, which attempt of how many, and the error. */
+export function retryWhy(what: string, delayMs: number, attempt: number, attempts: number, error: Error): string {
+  return `retrying ${what} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts}): ${error.message}`;
 }
 
 /** IMF-fixdate, RFC 850 and asctime dates all start with a day name (RFC 9110 §5.6.7). */
