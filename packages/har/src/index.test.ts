@@ -15,11 +15,7 @@ describe('rewriteHarOrigin', () => {
   });
 
   test('keeps redirect chains and cookie scope working after the move', () => {
-    const text = rewriteHarOrigin(
-      fixture('chrome-login-signed-redirect.har'),
-      FIXTURE_ORIGIN,
-      'http://localhost:5000',
-    );
+    const text = rewriteHarOrigin(fixture('chrome-login-signed-redirect.har'), FIXTURE_ORIGIN, 'http://localhost:5000');
     const picked = har.pickDownload(har.parseHar(text));
     expect(picked.originalUrl).toBe('http://localhost:5000/files/7/download');
     expect(picked.url).toStartWith('http://localhost:5000/storage/dataset-2024.tar.gz?');
