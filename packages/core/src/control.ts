@@ -5,7 +5,7 @@
  * no engine running, the same command changes the job rows that the next run reads.
  */
 
-import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
+import { type CommandKind, type CommandRow, dataVersion, type Repos } from '@ddm/db';
 import { flushFreedBytes } from './credential-wipe.ts';
 import { isLockHolderAlive } from './engine-lock.ts';
 import { DdmError } from './errors.ts';
@@ -72,6 +72,53 @@ export async function sendCommand(
   throw new DdmError(`The running engine (pid ${engine.pid}) did not apply "${kind}" within ${timeoutMs / 1000} s`, {
     code: 'ERR_ENGINE_BUSY',
   });
+}
+
+/** What the running engine exposes to the commands it applies (see `applyToEngine`). */
+export interface CommandTarget {
+  controller: EngineController & { move(jobId: number, where: 'top' | 'bottom'): Promise<void> };
+  /** A `get` engine also runs this job (a second `ddm get` handed it over). */
+  adopt(jobId: number): void;
+  /** Look at the queue and the commands again now. */
+  wake(): void;
+}
+
+/**
+ * Applies a command that another process queued to the running engine. A refused verb says what
+ * state the job is in (the sender prints it).
+ * @throws DdmError ERR_ILLEGAL_TRANSITION, ERR_NOT_FOUND, ERR_USAGE (a bad `move`).
+ */
+export async function applyToEngine(repos: Repos, command: CommandRow, target: CommandTarget): Promise<void> {
+  const id = command.jobId ?? -1;
+  const arg = command.arg;
+  const engine = target.controller;
+  const job = repos.jobs.get(id);
+  if (job) assertControlApplies(command.kind, id, job.state);
+  switch (command.kind) {
+    case 'pause':
+      return engine.pause(id);
+    case 'resume':
+      return engine.resume(id);
+    case 'cancel':
+      return engine.cancel(id);
+    case 'remove':
+      return engine.remove(id, { deleteFiles: arg.deleteFiles === true });
+    case 'limit':
+      return engine.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
+    case 'connections':
+      return engine.setConnections(id, Number(arg.connections));
+    case 'move':
+      return engine.move(id, moveWhere(arg));
+    case 'adopt':
+      return target.adopt(id);
+    case 'refresh':
+    case 'wake':
+      return target.wake();
+    default: {
+      const never: never = command.kind;
+      throw new Error(`unknown command ${String(never)}`);
+    }
+  }
 }
 
 /** Moves a job for the next run, recording the event in the same transaction. */

@@ -6,19 +6,20 @@
 import { join, resolve } from 'node:path';
 import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
+import { applyToEngine } from './control.ts';
 import { flushFreedBytes } from './credential-wipe.ts';
 import { EngineLock, LOCK_STALE_MS } from './engine-lock.ts';
+import type { EngineOptions, JobSecrets, RunOptions, RunSummary } from './engine-options.ts';
 import { DdmError } from './errors.ts';
 import { isNameTaken } from './file-writer.ts';
 import { fileNameFromResponse, pickFreeName, sanitizeFileName } from './filename.ts';
-import { runHook } from './hooks.ts';
+import { runJobHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
-import { ACTIVE_STATES, assertControlApplies, canCancel, canPause, canResume } from './job.ts';
-import { ensureWritableDir, isOwnFile } from './job-files.ts';
+import { ACTIVE_STATES, canCancel, canPause, canResume } from './job.ts';
+import { ensureWritableDir } from './job-files.ts';
 import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
-import { JobsService, moveWhere } from './jobs-service.ts';
+import { JobsService } from './jobs-service.ts';
 import { type Logger, nullLogger } from './log.ts';
-import type { NetrcEntry } from './netrc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactDeep, redactUrl } from './redact.ts';
 import { buildRequestContext } from './request-context.ts';
@@ -27,51 +28,7 @@ import { clampConnections, type EngineSettings } from './settings.ts';
 import { JobSnapshotCache } from './snapshot.ts';
 import type { AddOptions, EngineController, EngineEvent, EngineSnapshot, JobState } from './types.ts';
 
-/** Credentials that live in this process only (not in the DB unless the user opted in). */
-export interface JobSecrets {
-  headers?: Record<string, string>;
-  cookieHeaderFor?: (url: string) => string | null;
-}
-
-export interface EngineOptions {
-  repos: Repos;
-  settings: EngineSettings;
-  log?: Logger;
-  env?: Record<string, string | undefined>;
-  /** `--proxy`: overrides config and environment; '' disables proxies. */
-  flagProxy?: string;
-  netrc?: NetrcEntry[];
-  hooks?: { onComplete?: string; onError?: string };
-  /** ms between checks for commands from other processes. */
-  pollIntervalMs?: number;
-  /** Dependency for tests and the CLI: the pid written into the engine lock. */
-  pid?: number;
-  /**
-   * How long the lock's heartbeat may be silent before another engine may take the lock over
-   * (and how long this engine waits before taking over a silent one). Writes are fenced by a
-   * lease of a third of it. Tests set it low; users have no reason to.
-   * @default 30_000
-   */
-  lockStaleMs?: number;
-}
-
-export interface RunOptions {
-  /** Stay up and pick up jobs queued later (daemon mode). */
-  isWatching?: boolean;
-  /**
-   * Only run these jobs (`ddm get`), and jobs handed over later by an `adopt` command (a second
-   * `ddm get` while this one runs): the run ends when all of them ended.
-   */
-  jobIds?: readonly number[];
-  signal?: AbortSignal;
-}
-
-export interface RunSummary {
-  completed: number[];
-  failed: number[];
-  /** Interrupted by stop(): left queued for the next run. */
-  interrupted: number[];
-}
+export type { EngineOptions, JobSecrets, RunOptions, RunSummary } from './engine-options.ts';
 
 const HEARTBEAT_MS = 1000;
 const COMMAND_MAX_AGE_MS = 30_000;
@@ -125,15 +82,6 @@ export class Engine implements EngineController {
     });
     this.jobs = new JobsService(this.repos, (fn) => this.lock.fenced(fn));
     this.storedSnapshots = new JobSnapshotCache(this.repos);
-  }
-
-  /** The lock's error once another engine took it over (every later write throws it). */
-  private get lockLost(): DdmError | null {
-    return this.lock.lost;
-  }
-
-  private fenced<T>(fn: () => T): T {
-    return this.lock.fenced(fn);
   }
 
   get settings(): EngineSettings {
@@ -193,7 +141,7 @@ export class Engine implements EngineController {
     try {
       this.lock.confirm();
     } catch (error) {
-      if (this.lockLost) return;
+      if (this.lock.lost) return;
       this.log.error('cannot write the engine heartbeat', { error: String(error) });
       this.dbFailure ??= error;
       this.stop();
@@ -310,7 +258,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('pause');
       await this.runEnded.get(jobId);
-      if (this.lockLost) throw this.lockLost;
+      if (this.lock.lost) throw this.lock.lost;
       return;
     }
     if (!canPause(job.state)) return;
@@ -332,7 +280,7 @@ export class Engine implements EngineController {
     if (run) {
       run.stop('cancel');
       await this.runEnded.get(jobId);
-      if (this.lockLost) throw this.lockLost;
+      if (this.lock.lost) throw this.lock.lost;
       return;
     }
     if (canCancel(job.state)) this.transition(jobId, 'canceled', 'canceled by the user');
@@ -404,7 +352,7 @@ export class Engine implements EngineController {
     try {
       try {
         this.recoverInterrupted(only);
-        this.fenced(() => {
+        this.lock.fenced(() => {
           this.repos.live.clear();
           this.repos.events.trim(EVENTS_KEPT);
           this.repos.commands.prune(COMMAND_MAX_AGE_MS);
@@ -425,7 +373,7 @@ export class Engine implements EngineController {
         }
       } catch (error) {
         // A lost lock already stopped every run; wait for them below, then report it.
-        if (!this.lockLost) throw error;
+        if (!this.lock.lost) throw error;
       }
       await Promise.allSettled([...this.runEnded.values()]);
     } finally {
@@ -439,7 +387,7 @@ export class Engine implements EngineController {
         this.dbFailure ??= error;
       }
     }
-    if (this.lockLost) throw this.lockLost;
+    if (this.lock.lost) throw this.lock.lost;
     if (this.dbFailure) throw this.dbFailure;
     return summary;
   }
@@ -491,7 +439,7 @@ export class Engine implements EngineController {
         requestContext: (j) => this.requestContext(j),
         transition: (id, to, reason) => this.transition(id, to, reason ?? null),
         emit: (e) => this.emit(e),
-        fenced: (fn) => this.fenced(fn),
+        fenced: (fn) => this.lock.fenced(fn),
         checkLease: () => this.lock.checkLease(),
         confirmLock: () => this.lock.confirm(),
         isPathReserved: (p, except) => this.isPathReserved(p, except),
@@ -514,8 +462,8 @@ export class Engine implements EngineController {
     this.runs.delete(id);
     this.runEnded.delete(id);
     // Taken over: the job is the other engine's now; nothing of this run may be written.
-    if (this.lockLost) return outcome;
-    this.fenced(() => this.repos.live.delete(id));
+    if (this.lock.lost) return outcome;
+    this.lock.fenced(() => this.repos.live.delete(id));
     switch (outcome) {
       case 'completed':
         summary.completed.push(id);
@@ -549,23 +497,8 @@ export class Engine implements EngineController {
 
   private async runHooks(jobId: number, outcome: 'completed' | 'failed'): Promise<void> {
     const command = outcome === 'completed' ? this.options.hooks?.onComplete : this.options.hooks?.onError;
-    if (!command) return;
-    const job = this.repos.jobs.get(jobId);
-    if (!job) return;
-    const path = join(job.dir, job.state === 'completed' ? job.fileName : `${job.fileName}.part`);
-    await runHook(
-      command,
-      {
-        DDM_JOB_ID: job.id,
-        // Only a path that names the job's file: a failed job may have none (a 404 creates nothing).
-        DDM_JOB_PATH: isOwnFile(path, job) ? path : undefined,
-        DDM_JOB_STATE: job.state,
-        DDM_JOB_URL: job.url,
-        DDM_JOB_ERROR: job.errorCode ? `${job.errorCode}: ${job.errorMessage ?? ''}` : undefined,
-      },
-      this.log,
-      { name: outcome === 'completed' ? 'on_complete' : 'on_error' },
-    );
+    const job = command ? this.repos.jobs.get(jobId) : null;
+    if (command && job) await runJobHook(command, job, outcome, this.log);
   }
 
   private missingCredentials(job: JobRow): string | null {
@@ -616,57 +549,32 @@ export class Engine implements EngineController {
   private async processCommands(isStartup: boolean): Promise<void> {
     for (const command of this.repos.commands.pending()) {
       if (isStartup && Date.now() - command.createdAt > COMMAND_MAX_AGE_MS) {
-        this.fenced(() => this.repos.commands.markDone(command.id, 'expired before an engine ran'));
+        this.lock.fenced(() => this.repos.commands.markDone(command.id, 'expired before an engine ran'));
         continue;
       }
       try {
         await this.apply(command);
-        this.fenced(() => this.repos.commands.markDone(command.id));
+        this.lock.fenced(() => this.repos.commands.markDone(command.id));
       } catch (error) {
         // Taken over: the command is the other engine's to apply.
-        if (this.lockLost) throw this.lockLost;
-        this.fenced(() =>
+        if (this.lock.lost) throw this.lock.lost;
+        this.lock.fenced(() =>
           this.repos.commands.markDone(command.id, error instanceof Error ? error.message : String(error)),
         );
       }
     }
   }
 
-  private async apply(command: CommandRow): Promise<void> {
-    const id = command.jobId ?? -1;
-    const arg = command.arg;
-    // From another process: a refused verb says what state the job is in (the sender prints it).
-    const job = this.repos.jobs.get(id);
-    if (job) assertControlApplies(command.kind, id, job.state);
-    switch (command.kind) {
-      case 'pause':
-        return this.pause(id);
-      case 'resume':
-        return this.resume(id);
-      case 'cancel':
-        return this.cancel(id);
-      case 'remove':
-        return this.remove(id, { deleteFiles: arg.deleteFiles === true });
-      case 'limit':
-        return this.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
-      case 'connections':
-        return this.setConnections(id, Number(arg.connections));
-      case 'move':
-        return this.move(id, moveWhere(arg));
-      case 'adopt':
-        this.requireJob(id);
-        this.onlyJobs?.add(id);
+  private apply(command: CommandRow): Promise<void> {
+    return applyToEngine(this.repos, command, {
+      controller: this,
+      adopt: (jobId) => {
+        this.requireJob(jobId);
+        this.onlyJobs?.add(jobId);
         this.wake();
-        return;
-      case 'refresh':
-      case 'wake':
-        this.wake();
-        return;
-      default: {
-        const never: never = command.kind;
-        throw new Error(`unknown command ${String(never)}`);
-      }
-    }
+      },
+      wake: () => this.wake(),
+    });
   }
 
   // ---- snapshot ----------------------------------------------------------------------------
