@@ -13,12 +13,16 @@ const URL_BASE = 'http://127.0.0.1:9/file';
 describe('move command', () => {
   test('with no engine running, moves the job to the top or bottom of its priority', async () => {
     await using h = harness();
-    const ids = [1, 2, 3].map((n) => h.engine.addJob(`${URL_BASE}${n}`, { dir: h.dir }));
+    const [a, b, c] = [1, 2, 3].map((n) => h.engine.addJob(`${URL_BASE}${n}`, { dir: h.dir })) as [
+      number,
+      number,
+      number,
+    ];
     const order = () => h.repos.jobs.list().map((j) => j.id);
-    expect((await sendCommand(h.repos, 'move', ids[2] as number, { where: 'top' })).via).toBe('offline');
-    expect(order()).toEqual([ids[2], ids[0], ids[1]]);
-    applyOffline(h.repos, 'move', ids[2] as number, { where: 'bottom' });
-    expect(order()).toEqual([ids[0], ids[1], ids[2]]);
+    expect((await sendCommand(h.repos, 'move', c, { where: 'top' })).via).toBe('offline');
+    expect(order()).toEqual([c, a, b]);
+    applyOffline(h.repos, 'move', c, { where: 'bottom' });
+    expect(order()).toEqual([a, b, c]);
   });
 
   test('a running engine applies a move sent from another connection', async () => {
