@@ -54,8 +54,8 @@ export class Engine implements EngineController {
   private onlyJobs: Set<number> | null = null;
   /** The engine lock; every write of the engine and its runs is fenced by it. */
   private readonly lock: EngineLock;
-  /** The one writer of job rows (fenced by the lock). */
-  private readonly jobs: JobsService;
+  /** The one writer of job rows (fenced by the lock while the engine runs). */
+  readonly jobs: JobsService;
   /** The first DB failure seen by a timer; `run()` ends with it. */
   private dbFailure: unknown = null;
   private readonly storedSnapshots: JobSnapshotCache;

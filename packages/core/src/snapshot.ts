@@ -69,7 +69,9 @@ export function storedJobSnapshot(job: JobRow, segments: SegmentSnapshot[]): Job
 }
 
 function baseSnapshot(job: JobRow): JobSnapshot {
+  const mirrors = job.settings.mirrors;
   return {
+    ...(mirrors && mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
     id: job.id,
     url: redactUrl(job.url),
     fileName: job.fileName,

@@ -1,4 +1,4 @@
-import { continueOrAddJob, DdmError, type JobSnapshot, runningEngine } from '@ddm/core';
+import { continueOrAddJob, DdmError, type JobSnapshot } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
@@ -19,7 +19,7 @@ export async function getCommand(
   const specs = await downloadSpecs(urls, flags);
   // Every URL and flag is checked before any job is added or any request sent.
   const prepared = specs.map((spec) => ({ spec, options: withMirrors(jobOptions(ctx, spec.flags), spec.mirrors) }));
-  const other = runningEngine(ctx.repos);
+  const other = ctx.store.runningEngine();
   if (other && prepared.some(({ options }) => options.secrets)) {
     throw new DdmError(
       `The ddm engine (pid ${other.pid}) running on this database would download this job, but cannot receive a -H Cookie kept in memory: add --remember-cookies, or stop it first`,

@@ -13,7 +13,6 @@ import {
   readHar,
   redactUrl,
   requestFromHar,
-  runningEngine,
 } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
@@ -70,7 +69,7 @@ export function assertSecretsCanRun(ctx: Context, request: ImportedRequest, isRu
       { code: 'ERR_USAGE' },
     );
   }
-  const other = runningEngine(ctx.repos);
+  const other = ctx.store.runningEngine();
   if (other) {
     throw new DdmError(
       `The ddm engine (pid ${other.pid}) running on this database cannot receive cookies kept in memory: add --remember-cookies, or stop it first`,

@@ -10,8 +10,7 @@ import { reportJobs } from './get.ts';
 export async function waitCommand(ctx: Context, out: Output, ids: (string | number)[]): Promise<ExitCode> {
   if (ids.length === 0) throw new DdmError('Give at least one job id to wait for', { code: 'ERR_USAGE' });
   const jobIds = ids.map((id) => parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER));
-  for (const id of jobIds)
-    if (!ctx.repos.jobs.get(id)) throw new DdmError(`No such job: ${id}`, { code: 'ERR_NOT_FOUND' });
+  for (const id of jobIds) if (!ctx.store.job(id)) throw new DdmError(`No such job: ${id}`, { code: 'ERR_NOT_FOUND' });
   const result = await waitForJobs(ctx, out, jobIds);
   return reportJobs(out, result.jobs, result.isInterrupted);
 }
