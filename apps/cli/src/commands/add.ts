@@ -8,6 +8,7 @@ import {
 } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
+import { assertSecretsCanRun } from '../har-input.ts';
 import {
   asList,
   downloadSpecs,
@@ -18,7 +19,6 @@ import {
   withMirrors,
 } from '../job-options.ts';
 import type { Output } from '../output.ts';
-import { assertSecretsCanRun } from './import-har.ts';
 
 export interface AddFlags extends JobFlags, ListFlags {
   /** "Copy as cURL" text (repeatable). */

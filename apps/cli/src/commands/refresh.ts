@@ -11,10 +11,10 @@ import {
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
+import { assertSecretsCanRun, describePick, pickOptions, readHarFile } from '../har-input.ts';
 import { parseIntFlag } from '../job-options.ts';
 import { jobJson, type Output } from '../output.ts';
-import { reportJobs } from './get.ts';
-import { assertSecretsCanRun, describePick, pickOptions, readHarFile } from './import-har.ts';
+import { reportJobs } from '../report-jobs.ts';
 
 export interface RefreshFlags {
   url?: string;

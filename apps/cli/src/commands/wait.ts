@@ -4,7 +4,7 @@ import type { ExitCode } from '../exit-codes.ts';
 import { waitForJobs } from '../foreground.ts';
 import { parseIntFlag } from '../job-options.ts';
 import type { Output } from '../output.ts';
-import { reportJobs } from './get.ts';
+import { reportJobs } from '../report-jobs.ts';
 
 /** `ddm wait <id...>`: block until those jobs end; exit with their outcome. */
 export async function waitCommand(ctx: Context, out: Output, ids: (string | number)[]): Promise<ExitCode> {
