@@ -1,4 +1,4 @@
-/** Everything a command needs: paths, config, logger, DB, and an engine factory. */
+/** Everything a command needs: paths, config, logger, the job store, and an engine factory. */
 import { resolve } from 'node:path';
 import {
   type ConfigFlags,
@@ -7,21 +7,22 @@ import {
   DdmError,
   type DdmPaths,
   defaultNetrcPath,
-  Engine,
+  type Engine,
   type EngineSettings,
   ensureDirs,
   ensurePrivateFile,
   expandHome,
   homeDirFrom,
+  type JobStore,
   type LoadedConfig,
   type Logger,
   loadConfig,
+  openJobStore,
   type RequestEnvironment,
   readNetrcFile,
   resolvePaths,
   settingsFromConfig,
 } from '@ddm/core';
-import { openDb, type Repos, reposFor } from '@ddm/db';
 
 export interface GlobalFlags {
   json?: boolean;
@@ -37,7 +38,8 @@ export interface Context {
   config: DdmConfig;
   settings: EngineSettings;
   log: Logger;
-  repos: Repos;
+  /** The job DB: reads and commands; rows are written by the engine (or the offline control path) only. */
+  store: JobStore;
   env: Record<string, string | undefined>;
   flags: GlobalFlags;
   /**
@@ -103,7 +105,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
   const config = loaded.config;
   const log = createLogger({ file: paths.logFile, level: config.logLevel, maxBytes: config.logMaxBytes });
   for (const note of loaded.notes) log.warn('config', { note });
-  const repos = reposFor(openDb(paths.dbFile));
+  const store = openJobStore(paths.dbFile);
   ensurePrivateFile(paths.dbFile);
   const settings = settingsFromConfig(config);
   let requestEnvironment: RequestEnvironment | null = null;
@@ -122,13 +124,12 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
     config,
     settings,
     log,
-    repos,
+    store,
     env,
     flags,
     requestEnvironment: getRequestEnvironment,
     createEngine: () =>
-      new Engine({
-        repos,
+      store.createEngine({
         settings,
         log,
         env,
@@ -137,7 +138,7 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
         hooks: { onComplete: config.onComplete || undefined, onError: config.onError || undefined },
         lockStaleMs,
       }),
-    close: () => repos.db.close(),
+    close: () => store.close(),
   };
 }
 

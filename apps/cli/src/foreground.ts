@@ -1,5 +1,5 @@
 /** Runs (or waits for) jobs in the foreground with a progress display. Shared by get, run, wait, demo. */
-import { DdmError, type Engine, type JobSnapshot, type RunSummary, runningEngine, snapshotFromDb } from '@ddm/core';
+import { DdmError, type Engine, type JobSnapshot, type RunSummary } from '@ddm/core';
 import type { Context } from './context.ts';
 import { createProgressPrinter, type Output } from './output.ts';
 
@@ -23,9 +23,9 @@ export async function runInForeground(
 ): Promise<ForegroundResult> {
   const jobIds = options.jobIds;
   for (;;) {
-    const other = jobIds ? runningEngine(ctx.repos) : null;
+    const other = jobIds ? ctx.store.runningEngine() : null;
     if (jobIds && other) {
-      for (const id of jobIds) ctx.repos.commands.enqueue('adopt', id);
+      for (const id of jobIds) ctx.store.handOver(id);
       out.note(`ddm engine pid ${other.pid} is running on this database; it downloads job(s) ${jobIds.join(', ')}`);
       const waited = await waitForJobs(ctx, out, jobIds);
       if (!waited.isStranded) return waited;
@@ -95,11 +95,11 @@ export async function waitForJobs(
   process.on('SIGINT', onSignal);
   try {
     for (;;) {
-      const jobs = snapshotFromDb(ctx.repos).jobs.filter((j) => jobIds.includes(j.id));
+      const jobs = ctx.store.snapshot().jobs.filter((j) => jobIds.includes(j.id));
       printer.update(jobs);
       const isDone = jobs.length < jobIds.length || jobs.every((j) => FINAL.includes(j.state) || j.state === 'paused');
       const isStranded =
-        !runningEngine(ctx.repos) && jobs.some((j) => !FINAL.includes(j.state) && j.state !== 'paused');
+        !ctx.store.runningEngine() && jobs.some((j) => !FINAL.includes(j.state) && j.state !== 'paused');
       if (isDone || isInterrupted || isStranded) {
         printer.done();
         return { jobs, isInterrupted, isStranded: isStranded && !isDone && !isInterrupted };

@@ -1,7 +1,14 @@
 /** Per-job flags shared by `get`, `add` and `import-har`, validated into AddOptions. */
 import { readFileSync } from 'node:fs';
-import { type AddOptions, DdmError, type JobSecrets, parseChecksumSpec, parseInputFile, parseRate } from '@ddm/core';
-import type { JobSettings } from '@ddm/db';
+import {
+  type AddOptions,
+  DdmError,
+  type JobSecrets,
+  type JobSettings,
+  parseChecksumSpec,
+  parseInputFile,
+  parseRate,
+} from '@ddm/core';
 import { type Context, downloadDir } from './context.ts';
 
 export interface JobFlags {

@@ -4,8 +4,7 @@
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
 import { resolve } from 'node:path';
-import { DDM_VERSION, DdmError, parseRate, redactText, resolvePaths } from '@ddm/core';
-import { DbError, toDbError } from '@ddm/db';
+import { DbError, DDM_VERSION, DdmError, parseRate, redactText, resolvePaths, toDbError } from '@ddm/core';
 import { cac } from 'cac';
 import { addCommand } from './commands/add.ts';
 import { benchCommand } from './commands/bench.ts';

@@ -6,7 +6,7 @@ import { Database } from 'bun:sqlite';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestRecord } from '@ddm/core/testing';
-import { rewriteHarOrigin } from '@ddm/har';
+import { rewriteHarOrigin } from '@ddm/har/testing';
 import type { Sandbox } from './helpers.ts';
 
 /** The browser recordings of `@ddm/har` (recorded against `RECORDED_ORIGIN`). */

@@ -8,12 +8,13 @@
  */
 import { lstatSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { JobRow, JobSettings, Repos } from '@ddm/db';
+import type { JobPatch, JobRow, JobSettings, Repos } from '@ddm/db';
 import { checkPartialFile } from './adopt-partial.ts';
 import type { Engine, JobSecrets } from './engine.ts';
 import { fileNameFromResponse, sanitizeFileName } from './filename.ts';
 import { parseHttpUrl } from './http.ts';
 import { ACTIVE_STATES } from './job.ts';
+import type { JobOptionsPatch } from './jobs-service.ts';
 import { buildRequestContext, type RequestEnvironment } from './request-context.ts';
 import { planSegments } from './segment-plan.ts';
 import type { AddOptions } from './types.ts';
@@ -121,11 +122,11 @@ export async function continueOrAddJob(engine: Engine, url: string, options: Con
   }
   if (decision.kind === 'continue') {
     const job = decision.job;
-    const patch: Parameters<Repos['jobs']['update']>[1] = {};
+    const patch: JobOptionsPatch = {};
     if (options.connections !== undefined) patch.connections = options.connections;
     if (options.limitBytesPerSec !== undefined) patch.limitBytesPerSec = options.limitBytesPerSec;
     if (options.checksum !== undefined) patch.checksum = options.checksum;
-    repos.jobs.update(job.id, patch);
+    engine.jobs.setOptions(job.id, patch);
     if (options.secrets) engine.setSecrets(job.id, options.secrets);
     if (job.state === 'paused' || job.state === 'failed' || job.state === 'canceled') await engine.resume(job.id);
     const isRunning = ACTIVE_STATES.includes(job.state);
@@ -163,12 +164,12 @@ async function adoptPartial(
   // a restart needs (the finished download replaces the bytes that did not match).
   const addFixed = () => engine.addJob(href, { ...options, dir, fileName: name, overwrite: true });
   if (!check.isMatch) {
-    const jobId = engine.repos.db.transaction(() => {
+    const jobId = engine.jobs.atomically(() => {
       const id = addFixed();
-      const job = engine.repos.jobs.get(id) as JobRow;
-      engine.repos.jobs.update(id, { settings: { ...job.settings, isFileNameFixed: isFixed } });
+      const job = engine.jobs.require(id);
+      engine.jobs.update(id, { settings: { ...job.settings, isFileNameFixed: isFixed } });
       return id;
-    })();
+    });
     return {
       jobId,
       action: 'restarted',
@@ -178,9 +179,9 @@ async function adoptPartial(
   const info = check.info;
   const size = info.sizeBytes as number;
   const have = check.existingBytes;
-  const jobId = engine.repos.db.transaction(() => {
+  const jobId = engine.jobs.atomically(() => {
     const id = addFixed();
-    const job = engine.repos.jobs.get(id) as JobRow;
+    const job = engine.jobs.require(id);
     const rest = have < size ? planSegments(size - have, job.connections, engine.settings.minSplitBytes) : [];
     const rows = [
       { index: 0, start: 0, end: have, writtenBytes: have, splitFrom: null },
@@ -192,8 +193,7 @@ async function adoptPartial(
         splitFrom: null,
       })),
     ];
-    engine.repos.segments.replace(id, rows);
-    engine.repos.jobs.update(id, {
+    const patch = {
       settings: { ...job.settings, isFileNameFixed: isFixed, overwrite: options.overwrite ? 'overwrite' : 'rename' },
       finalUrl: info.finalUrl,
       sizeBytes: size,
@@ -202,12 +202,12 @@ async function adoptPartial(
       acceptsRanges: true,
       isResumable: true,
       hasCreatedFile: true,
-    });
+    } satisfies JobPatch;
     // ddm downloads into `<name>.part`. Moved before the commit, so no engine ever sees the job
     // without its bytes; a failed move rolls the job back.
-    renameSync(path, `${path}.part`);
+    engine.jobs.adoptBytes(id, rows, patch, () => renameSync(path, `${path}.part`));
     return id;
-  })();
+  });
   return {
     jobId,
     action: 'adopted',

@@ -5,12 +5,14 @@
  * no engine running, the same command changes the job rows that the next run reads.
  */
 
-import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
+import { type CommandKind, type CommandRow, dataVersion, type Repos } from '@ddm/db';
 import { flushFreedBytes } from './credential-wipe.ts';
-import { isLockHolderAlive, removeJobRow, storedJobSnapshot, storedSegment } from './engine.ts';
+import { isLockHolderAlive } from './engine-lock.ts';
 import { DdmError } from './errors.ts';
-import { canTransition, FINAL_STATES } from './job.ts';
+import { assertControlApplies, canCancel, canPause, canResume } from './job.ts';
+import { JobsService, moveWhere } from './jobs-service.ts';
 import { redactText } from './redact.ts';
+import { storedJobSnapshot, storedSegment } from './snapshot.ts';
 import type {
   AddOptions,
   EngineController,
@@ -72,113 +74,100 @@ export async function sendCommand(
   });
 }
 
-/** What a pause, resume or cancel does to a job in a given state. */
-export type ControlVerdict =
-  | { kind: 'apply' }
-  /** The job is already where the command would take it (or on its way): nothing to do. */
-  | { kind: 'already'; message: string }
-  /** The command makes no sense in this state (pause a completed job). */
-  | { kind: 'refused'; message: string };
+/** What the running engine exposes to the commands it applies (see `applyToEngine`). */
+export interface CommandTarget {
+  controller: EngineController & { move(jobId: number, where: 'top' | 'bottom'): Promise<void> };
+  /** A `get` engine also runs this job (a second `ddm get` handed it over). */
+  adopt(jobId: number): void;
+  /** Look at the queue and the commands again now. */
+  wake(): void;
+}
 
 /**
- * Whether `kind` applies to job `jobId` in `state`, and if not, a message saying what state the
- * job is in. One table for the CLI, the running engine and the offline path.
+ * Applies a command that another process queued to the running engine. A refused verb says what
+ * state the job is in (the sender prints it).
+ * @throws DdmError ERR_ILLEGAL_TRANSITION, ERR_NOT_FOUND, ERR_USAGE (a bad `move`).
  */
-export function controlVerdict(kind: 'pause' | 'resume' | 'cancel', jobId: number, state: JobState): ControlVerdict {
-  const job = `Job ${jobId}`;
-  const final: Partial<Record<JobState, string>> = {
-    completed: `${job} is already complete`,
-    failed: `${job} has failed`,
-    canceled: `${job} is canceled`,
-  };
-  switch (kind) {
+export async function applyToEngine(repos: Repos, command: CommandRow, target: CommandTarget): Promise<void> {
+  const id = command.jobId ?? -1;
+  const arg = command.arg;
+  const engine = target.controller;
+  const job = repos.jobs.get(id);
+  if (job) assertControlApplies(command.kind, id, job.state);
+  switch (command.kind) {
     case 'pause':
-      if (state === 'paused') return { kind: 'already', message: `${job} is already paused` };
-      if (state === 'completed' || state === 'failed' || state === 'canceled') {
-        return { kind: 'refused', message: `${final[state]}: nothing to pause` };
-      }
-      return { kind: 'apply' };
+      return engine.pause(id);
     case 'resume':
-      if (state === 'completed') return { kind: 'refused', message: `${job} is already complete: nothing to resume` };
-      if (state === 'queued') return { kind: 'already', message: `${job} is already queued (ddm run downloads it)` };
-      if (state === 'probing' || state === 'downloading' || state === 'verifying') {
-        return { kind: 'already', message: `${job} is already ${state}` };
-      }
-      return { kind: 'apply' };
+      return engine.resume(id);
     case 'cancel':
-      if (state === 'canceled') return { kind: 'already', message: `${job} is already canceled` };
-      if (state === 'completed') {
-        return {
-          kind: 'refused',
-          message: `${job} is already complete: nothing to cancel (ddm remove ${jobId} forgets it)`,
-        };
-      }
-      return { kind: 'apply' };
+      return engine.cancel(id);
+    case 'remove':
+      return engine.remove(id, { deleteFiles: arg.deleteFiles === true });
+    case 'limit':
+      return engine.setLimit(command.jobId, (arg.bytesPerSec as number | null) ?? null);
+    case 'connections':
+      return engine.setConnections(id, Number(arg.connections));
+    case 'move':
+      return engine.move(id, moveWhere(arg));
+    case 'adopt':
+      return target.adopt(id);
+    case 'refresh':
+    case 'wake':
+      return target.wake();
     default: {
-      const never: never = kind;
+      const never: never = command.kind;
       throw new Error(`unknown command ${String(never)}`);
     }
   }
 }
 
+/** Moves a job for the next run, recording the event in the same transaction. */
+function setState(jobs: JobsService, repos: Repos, jobId: number, to: JobState, reason: string): void {
+  jobs.transition(jobId, to, {
+    patch: to === 'queued' ? { errorCode: null, errorMessage: null } : {},
+    inTransaction: (from) => repos.events.append(jobId, 'job-state', { jobId, from, to, reason: redactText(reason) }),
+  });
+}
+
 /**
- * Throws when `kind` is refused for the job's current state (see `controlVerdict`).
- * @throws DdmError ERR_ILLEGAL_TRANSITION saying what state the job is in.
+ * Applies a command to the DB for the next engine run, through the same job rules
+ * (`canPause`, `canResume`, `canCancel`) and the same writer (`JobsService`) as the engine.
+ * @throws DdmError ERR_ILLEGAL_TRANSITION (see `assertControlApplies`).
  */
-export function assertControlApplies(kind: CommandKind, jobId: number, state: JobState): void {
-  if (kind !== 'pause' && kind !== 'resume' && kind !== 'cancel') return;
-  const verdict = controlVerdict(kind, jobId, state);
-  if (verdict.kind === 'refused') throw new DdmError(verdict.message, { code: 'ERR_ILLEGAL_TRANSITION' });
-}
-
-function setState(repos: Repos, jobId: number, to: JobState, reason: string): void {
-  const job = repos.jobs.get(jobId);
-  if (!job || job.state === to) return;
-  if (!canTransition(job.state, to)) {
-    throw new DdmError(`Job ${jobId} cannot go from ${job.state} to ${to}`, { code: 'ERR_ILLEGAL_TRANSITION' });
-  }
-  repos.db.transaction(() => {
-    repos.jobs.update(jobId, to === 'queued' ? { state: to, errorCode: null, errorMessage: null } : { state: to });
-    repos.events.append(jobId, 'job-state', { jobId, from: job.state, to, reason: redactText(reason) });
-  })();
-}
-
-/** Applies a command to the DB for the next engine run. */
 export function applyOffline(
   repos: Repos,
   kind: CommandKind,
   jobId: number | null,
   arg: Record<string, unknown>,
 ): void {
+  const jobs = new JobsService(repos);
   const job = jobId === null ? null : repos.jobs.get(jobId);
   if (job) assertControlApplies(kind, job.id, job.state);
   switch (kind) {
     case 'pause':
-      if (job && !FINAL_STATES.includes(job.state) && job.state !== 'paused') {
-        // An interrupted job (probing/downloading with no engine) pauses via the queue.
-        if (!canTransition(job.state, 'paused')) setState(repos, job.id, 'queued', 'interrupted');
-        setState(repos, job.id, 'paused', 'paused by the user');
-      }
+      // An interrupted job (probing/downloading with no engine) pauses straight from its state.
+      if (job && canPause(job.state)) setState(jobs, repos, job.id, 'paused', 'paused by the user');
       return;
     case 'resume':
-      if (job && ['paused', 'failed', 'canceled'].includes(job.state))
-        setState(repos, job.id, 'queued', 'resumed by the user');
+      if (job && canResume(job.state)) setState(jobs, repos, job.id, 'queued', 'resumed by the user');
       return;
     case 'cancel':
-      if (job && job.state !== 'completed' && job.state !== 'canceled')
-        setState(repos, job.id, 'canceled', 'canceled by the user');
+      if (job && canCancel(job.state)) setState(jobs, repos, job.id, 'canceled', 'canceled by the user');
       return;
     case 'remove':
       if (job) {
-        removeJobRow(repos, job, arg.deleteFiles === true);
+        jobs.remove(job, arg.deleteFiles === true);
         flushFreedBytes(repos);
       }
       return;
     case 'limit':
-      if (job) repos.jobs.update(job.id, { limitBytesPerSec: (arg.bytesPerSec as number | null) ?? null });
+      if (job) jobs.setOptions(job.id, { limitBytesPerSec: (arg.bytesPerSec as number | null) ?? null });
       return;
     case 'connections':
-      if (job) repos.jobs.update(job.id, { connections: Number(arg.connections) });
+      if (job) jobs.setOptions(job.id, { connections: Number(arg.connections) });
+      return;
+    case 'move':
+      if (job) jobs.move(job.id, moveWhere(arg));
       return;
     case 'refresh':
     case 'wake':

@@ -4,7 +4,7 @@
  * job, a clear error code and no final file. Never a wrong file.
  */
 import { expect, setDefaultTimeout, test } from 'bun:test';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { generatedBody, type Knobs, startTestServer } from './testing/index.ts';
 
 // Every test ends by itself well within this (bun's default is 5 s; a busy 2-core machine is slower).

@@ -1,6 +1,6 @@
 /** Changing a running job's connection count: more opens connections, fewer closes them. */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
 
 setDefaultTimeout(60_000);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { statSync } from 'node:fs';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
 
 // Every test ends by itself well within this (bun's default is 5 s; a busy 2-core machine is slower).

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Engine } from './engine.ts';
-import { FAST_SETTINGS, type Harness, harness } from './engine-test-kit.ts';
+import { FAST_SETTINGS, type Harness, harness } from './testing/engine-test-kit.ts';
 import { generatedBody, makeBody, sha256Hex, startTestServer, type TestServer, waitFor } from './testing/index.ts';
 
 setDefaultTimeout(20_000);

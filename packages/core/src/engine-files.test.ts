@@ -7,7 +7,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { bodySlice, generatedBody, makeBody, sha256Hex, startTestServer } from './testing/index.ts';
 
 // Every test ends by itself well within this (bun's default is 5 s; a busy 2-core machine is slower).
@@ -310,7 +310,7 @@ describe('full or read-only disk', () => {
       [
         `import { openDb, reposFor } from ${JSON.stringify(join(import.meta.dir, '../../db/src/index.ts'))};`,
         `import { Engine } from ${JSON.stringify(join(import.meta.dir, 'engine.ts'))};`,
-        `import { FAST_SETTINGS } from ${JSON.stringify(join(import.meta.dir, 'engine-test-kit.ts'))};`,
+        `import { FAST_SETTINGS } from ${JSON.stringify(join(import.meta.dir, 'testing', 'engine-test-kit.ts'))};`,
         'const [dbPath, url, dir] = process.argv.slice(2);',
         'const repos = reposFor(openDb(dbPath));',
         'const engine = new Engine({ repos, settings: FAST_SETTINGS, env: {} });',

@@ -5,7 +5,7 @@
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { readFileSync } from 'node:fs';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import {
   garbage,
   generatedBody,

@@ -5,7 +5,7 @@
  * wrong file. With no length anywhere the size is learned at the end.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { type RawFraming, type RawHandler, rawResponse, sha256Hex, startRawServer } from './testing/index.ts';
 
 setDefaultTimeout(20_000);

@@ -8,8 +8,8 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { hostname } from 'node:os';
 import { openDb, reposFor } from '@ddm/db';
 import { Engine } from './engine.ts';
-import { FAST_SETTINGS, harness } from './engine-test-kit.ts';
 import { DdmError } from './errors.ts';
+import { FAST_SETTINGS, harness } from './testing/engine-test-kit.ts';
 import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
 
 setDefaultTimeout(30_000);

@@ -3,7 +3,7 @@
  * are read once, not once per snapshot (10,000 paused jobs cost seconds of CPU per download).
  */
 import { describe, expect, test } from 'bun:test';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 
 describe('Engine.snapshot with many stored jobs', () => {
   test('reads idle jobs and their segments once; later snapshots re-read only changed rows', async () => {

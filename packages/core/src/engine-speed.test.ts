@@ -1,6 +1,6 @@
 /** Dynamic segmentation: work stealing, laggard restarts, persisted splits. */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { harness } from './engine-test-kit.ts';
+import { harness } from './testing/engine-test-kit.ts';
 import { generatedBody, startTestServer, type TestServer } from './testing/index.ts';
 
 setDefaultTimeout(30_000);

@@ -2,6 +2,9 @@
  * `on_complete` / `on_error` hooks: a shell command run after a job ends. A hook is a
  * notification, never part of the download: its failure is logged and otherwise ignored.
  */
+import { join } from 'node:path';
+import type { JobRow } from '@ddm/db';
+import { isOwnFile } from './job-files.ts';
 import type { Logger } from './log.ts';
 import { redactText, redactUrl } from './redact.ts';
 
@@ -192,4 +195,27 @@ export async function runHook(
     clearTimeout(timeoutTimer);
     if (killTimer !== undefined) clearTimeout(killTimer);
   }
+}
+
+/** Runs the `on_complete` or `on_error` hook for a job that ended (see `runHook`). */
+export async function runJobHook(
+  command: string,
+  job: JobRow,
+  outcome: 'completed' | 'failed',
+  log: Logger,
+): Promise<void> {
+  const path = join(job.dir, job.state === 'completed' ? job.fileName : `${job.fileName}.part`);
+  await runHook(
+    command,
+    {
+      DDM_JOB_ID: job.id,
+      // Only a path that names the job's file: a failed job may have none (a 404 creates nothing).
+      DDM_JOB_PATH: isOwnFile(path, job) ? path : undefined,
+      DDM_JOB_STATE: job.state,
+      DDM_JOB_URL: job.url,
+      DDM_JOB_ERROR: job.errorCode ? `${job.errorCode}: ${job.errorMessage ?? ''}` : undefined,
+    },
+    log,
+    { name: outcome === 'completed' ? 'on_complete' : 'on_error' },
+  );
 }

@@ -1,3 +1,5 @@
+/** The DB's typed errors, for the one place that maps errors to exit codes (the CLI's main.ts). */
+export { DbError, type DbErrorCode, toDbError } from '@ddm/db';
 export * from './adopt-partial.ts';
 export * from './bench.ts';
 export * from './checksum.ts';
@@ -7,11 +9,14 @@ export * from './config-edit.ts';
 export * from './continue-job.ts';
 export * from './control.ts';
 export * from './engine.ts';
+export { isLockHolderAlive, LOCK_STALE_MS } from './engine-lock.ts';
 export * from './errors.ts';
 export * from './filename.ts';
 export * from './http.ts';
 export * from './input-file.ts';
 export * from './job.ts';
+export { ensureWritableDir } from './job-files.ts';
+export * from './job-store.ts';
 export * from './log.ts';
 export * from './netrc.ts';
 export * from './paths.ts';
@@ -23,6 +28,7 @@ export * from './request-import.ts';
 export * from './retry.ts';
 export * from './segment-plan.ts';
 export * from './settings.ts';
+export { storedJobSnapshot, storedSegment } from './snapshot.ts';
 export * from './tls.ts';
 export * from './types.ts';
 export * from './units.ts';

@@ -35,6 +35,7 @@ import {
 import type { JobSecrets } from './engine.ts';
 import { DdmError } from './errors.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
+import { JobsService } from './jobs-service.ts';
 import { type ProbeResult, probe, resourceChange } from './probe.ts';
 import { isSecretHeaderName, redactText, redactUrl } from './redact.ts';
 import { buildRequestContext, type RequestEnvironment } from './request-context.ts';
@@ -399,7 +400,7 @@ export async function verifyReplacement(
  * the next run resumes from the finished bytes. A failed job's error is cleared.
  */
 export function applyRefresh(repos: Repos, job: JobRow, request: ImportedRequest, info: ProbeResult): void {
-  repos.jobs.update(job.id, {
+  new JobsService(repos).update(job.id, {
     url: request.url,
     finalUrl: info.finalUrl,
     settings: { ...job.settings, ...request.settings },

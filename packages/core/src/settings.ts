@@ -67,3 +67,9 @@ export function settingsFromConfig(config: DdmConfig): EngineSettings {
 
 /** The settings of the default configuration. */
 export const DEFAULT_SETTINGS: EngineSettings = settingsFromConfig(DEFAULT_CONFIG);
+
+/** A job's connection count within 1..`maxConnectionsPerJob` (the default for a non-number). */
+export function clampConnections(n: number, settings: EngineSettings): number {
+  if (!Number.isFinite(n)) return settings.connections;
+  return Math.max(1, Math.min(Math.floor(n), settings.maxConnectionsPerJob));
+}

@@ -51,6 +51,8 @@ export interface JobSnapshot {
   readonly segments: readonly SegmentSnapshot[];
   readonly createdAt: number;
   readonly completedAt: number | null;
+  /** Every URI stored for the file (an input file's or addUri's mirrors), redacted; absent when none. */
+  readonly mirrors?: readonly string[];
 }
 
 export interface EngineSnapshot {

@@ -2,7 +2,10 @@ import type { Database } from 'bun:sqlite';
 import { DbError } from './errors.ts';
 import { write } from './write.ts';
 
-/** `adopt`: a `get` engine also runs this job (a second `ddm get` hands its job over). */
+/**
+ * `adopt`: a `get` engine also runs this job (a second `ddm get` hands its job over); `move`:
+ * to the top or bottom of its priority (`arg.where`).
+ */
 export type CommandKind =
   | 'pause'
   | 'resume'
@@ -12,7 +15,8 @@ export type CommandKind =
   | 'connections'
   | 'refresh'
   | 'wake'
-  | 'adopt';
+  | 'adopt'
+  | 'move';
 
 export interface CommandRow {
   id: number;

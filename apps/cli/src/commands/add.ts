@@ -8,6 +8,7 @@ import {
 } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
+import { assertSecretsCanRun } from '../har-input.ts';
 import {
   asList,
   downloadSpecs,
@@ -18,7 +19,6 @@ import {
   withMirrors,
 } from '../job-options.ts';
 import type { Output } from '../output.ts';
-import { assertSecretsCanRun } from './import-har.ts';
 
 export interface AddFlags extends JobFlags, ListFlags {
   /** "Copy as cURL" text (repeatable). */
@@ -51,9 +51,9 @@ export async function addCommand(ctx: Context, out: Output, urls: string[], flag
   const engine = ctx.createEngine();
   const options = jobOptions(ctx, flags);
   assertQueuedCanRun(options);
-  const ids = ctx.repos.db.transaction(() =>
-    requests.map((request) => engine.addJob(request.url, { ...options, settings: request.settings })),
-  )();
+  const ids = engine.addJobs(
+    requests.map((request) => ({ url: request.url, options: { ...options, settings: request.settings } })),
+  );
   requests.forEach((request, i) => {
     ctx.log.info('job imported', {
       jobId: ids[i],
@@ -114,7 +114,7 @@ async function addUrls(ctx: Context, out: Output, urls: string[], flags: AddFlag
     }
     return printIds(out, ids);
   }
-  const ids = ctx.repos.db.transaction(() => prepared.map(({ spec, options }) => engine.addJob(spec.url, options)))();
+  const ids = engine.addJobs(prepared.map(({ spec, options }) => ({ url: spec.url, options })));
   return printIds(out, ids);
 }
 

@@ -52,7 +52,7 @@ export async function benchCommand(
   } finally {
     process.off('SIGINT', onSigint);
   }
-  ctx.repos.hosts.put({
+  ctx.store.recordHostBenchmark({
     host: report.host,
     bestConnections: report.bestConnections,
     results: report.results.map((r) => ({ connections: r.connections, bytesPerSec: r.bytesPerSec })),

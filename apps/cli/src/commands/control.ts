@@ -1,5 +1,4 @@
-import { controlVerdict, DdmError, FINAL_STATES, parseRate, sendCommand } from '@ddm/core';
-import type { CommandKind } from '@ddm/db';
+import { canPause, controlVerdict, DdmError, parseRate } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { parseIntFlag } from '../job-options.ts';
@@ -33,30 +32,29 @@ export function parseJobIds(args: readonly (string | number)[]): number[] {
 }
 
 function jobIds(ctx: Context, args: readonly (string | number)[], all: boolean | undefined, verb: string): number[] {
-  if (all) return ctx.repos.jobs.list().map((j) => j.id);
+  if (all) return ctx.store.jobs().map((j) => j.id);
   if (args.length === 0) throw new DdmError(`Give job ids (3 5-7) or --all to ${verb}`, { code: 'ERR_USAGE' });
   const ids = parseJobIds(args);
   // A range may name ids that were removed; a single id that does not exist is an error below.
   return args.length === 1 && /^\d+$/.test(String(args[0]).trim())
     ? ids
-    : ids.filter((id) => ctx.repos.jobs.get(id) !== null);
+    : ids.filter((id) => ctx.store.job(id) !== null);
 }
 
 /** `ddm pause|resume|cancel <id|--all>`: acts on the running engine, or on the DB for the next run. */
 export async function controlCommand(
   ctx: Context,
   out: Output,
-  kind: Extract<CommandKind, 'pause' | 'resume' | 'cancel'>,
+  kind: 'pause' | 'resume' | 'cancel',
   args: readonly (string | number)[],
   flags: { all?: boolean },
 ): Promise<ExitCode> {
   const ids = jobIds(ctx, args, kind === 'cancel' ? false : flags.all, kind);
   for (const jobId of ids) {
-    const job = ctx.repos.jobs.get(jobId);
+    const job = ctx.store.job(jobId);
     // --all touches only the jobs the verb applies to: pause what may still run, resume what is paused.
     if (flags.all && job) {
-      const isSkipped =
-        kind === 'resume' ? job.state !== 'paused' : job.state === 'paused' || FINAL_STATES.includes(job.state);
+      const isSkipped = kind === 'resume' ? job.state !== 'paused' : !canPause(job.state);
       if (isSkipped) continue;
     }
     if (!flags.all && job) {
@@ -68,7 +66,7 @@ export async function controlCommand(
         continue;
       }
     }
-    const { via } = await sendCommand(ctx.repos, kind, jobId);
+    const { via } = await ctx.store.send(kind, jobId);
     const done = { pause: 'paused', resume: 'resumed', cancel: 'canceled' }[kind];
     out.line(`${done} job ${jobId}${via === 'engine' ? '' : ' (no engine running: the next ddm run sees it)'}`);
   }
@@ -83,7 +81,7 @@ export async function removeCommand(
   flags: { deleteFiles?: boolean },
 ): Promise<ExitCode> {
   for (const jobId of jobIds(ctx, args, false, 'remove')) {
-    await sendCommand(ctx.repos, 'remove', jobId, { deleteFiles: Boolean(flags.deleteFiles) });
+    await ctx.store.send('remove', jobId, { deleteFiles: Boolean(flags.deleteFiles) });
     out.line(`removed job ${jobId}${flags.deleteFiles ? ' and its files' : ''}`);
   }
   return EXIT.ok;
@@ -101,8 +99,8 @@ export async function clearCommand(
   const states = flags.all
     ? ['completed', 'failed', 'canceled']
     : [...(flags.completed || !flags.failed ? ['completed'] : []), ...(flags.failed ? ['failed'] : [])];
-  const jobs = ctx.repos.jobs.list().filter((job) => states.includes(job.state));
-  for (const job of jobs) await sendCommand(ctx.repos, 'remove', job.id, { deleteFiles: false });
+  const jobs = ctx.store.jobs().filter((job) => states.includes(job.state));
+  for (const job of jobs) await ctx.store.send('remove', job.id, { deleteFiles: false });
   if (out.isJson) out.json({ cleared: jobs.map((j) => j.id) });
   else out.line(`cleared ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${states.join(', ')}); files kept`);
   return EXIT.ok;
@@ -120,7 +118,7 @@ export async function limitCommand(
   if (rateText === undefined) throw new DdmError('Usage: ddm limit <id|--global> <rate|off>', { code: 'ERR_USAGE' });
   const bytesPerSec = parseRate(rateText);
   if (flags.global) {
-    const { via } = await sendCommand(ctx.repos, 'limit', null, { bytesPerSec });
+    const { via } = await ctx.store.send('limit', null, { bytesPerSec });
     if (via === 'offline') {
       out.note('No engine running: set max_bytes_per_sec in config.toml or use ddm run --limit');
       return EXIT.usage;
@@ -129,7 +127,7 @@ export async function limitCommand(
     return EXIT.ok;
   }
   const jobId = parseIntFlag('job id', first as string, 1, Number.MAX_SAFE_INTEGER);
-  await sendCommand(ctx.repos, 'limit', jobId, { bytesPerSec });
+  await ctx.store.send('limit', jobId, { bytesPerSec });
   out.line(`job ${jobId} limit ${bytesPerSec === null ? 'off' : rateText}`);
   return EXIT.ok;
 }
@@ -144,8 +142,8 @@ export async function moveCommand(
   if (Boolean(flags.top) === Boolean(flags.bottom))
     throw new DdmError('Give exactly one of --top or --bottom', { code: 'ERR_USAGE' });
   const jobId = parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER);
-  if (!ctx.repos.jobs.get(jobId)) throw new DdmError(`No such job: ${jobId}`, { code: 'ERR_NOT_FOUND' });
-  ctx.repos.jobs.move(jobId, flags.top ? 'top' : 'bottom');
+  // A command like any other: the running engine applies it, or the DB changes for the next run.
+  await ctx.store.send('move', jobId, { where: flags.top ? 'top' : 'bottom' });
   out.line(`moved job ${jobId} to the ${flags.top ? 'top' : 'bottom'} of its priority`);
   return EXIT.ok;
 }

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine, formatBytes } from '@ddm/core';
-import { openDb, reposFor } from '@ddm/db';
+import { type Engine, formatBytes, openJobStore } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { type DemoRole, startDemoServer } from '../demo-server.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
@@ -37,11 +36,10 @@ export async function demoCommand(
   const isKept = flags.dir !== undefined && flags.dir !== '';
   const dir = isKept ? String(flags.dir) : join(work, 'downloads');
   try {
-    const repos = reposFor(openDb(join(work, 'demo.db')));
+    const store = openJobStore(join(work, 'demo.db'));
     try {
       await using demo = await startDemoServer({ isQuick: flags.quick === true });
-      const engine = new Engine({
-        repos,
+      const engine = store.createEngine({
         // Small enough splits for the quick scenario's files.
         settings: {
           ...ctx.settings,
@@ -69,7 +67,7 @@ export async function demoCommand(
           engine.stop();
           await running;
         } else {
-          const demoCtx = { ...ctx, repos, createEngine: () => engine };
+          const demoCtx = { ...ctx, store, createEngine: () => engine };
           ({ isInterrupted } = await runInForeground(demoCtx, out, { engine, isWatching: true }));
         }
       } finally {
@@ -77,7 +75,7 @@ export async function demoCommand(
       }
       return report(engine, out, script.shown, { keptIn: isKept ? dir : null, isInterrupted });
     } finally {
-      repos.db.close();
+      store.close();
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

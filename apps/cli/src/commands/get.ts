@@ -1,9 +1,10 @@
-import { continueOrAddJob, DdmError, type JobSnapshot, runningEngine } from '@ddm/core';
+import { continueOrAddJob, DdmError, type JobSnapshot } from '@ddm/core';
 import type { Context } from '../context.ts';
-import { EXIT, type ExitCode, exitCodeFor } from '../exit-codes.ts';
+import type { ExitCode } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
 import { downloadSpecs, type JobFlags, jobOptions, type ListFlags, withMirrors } from '../job-options.ts';
-import { jobJson, type Output } from '../output.ts';
+import type { Output } from '../output.ts';
+import { reportJobs } from '../report-jobs.ts';
 
 /**
  * `ddm get <url...> [-i FILE]`: run the downloads in the foreground; 0 only when all are
@@ -19,7 +20,7 @@ export async function getCommand(
   const specs = await downloadSpecs(urls, flags);
   // Every URL and flag is checked before any job is added or any request sent.
   const prepared = specs.map((spec) => ({ spec, options: withMirrors(jobOptions(ctx, spec.flags), spec.mirrors) }));
-  const other = runningEngine(ctx.repos);
+  const other = ctx.store.runningEngine();
   if (other && prepared.some(({ options }) => options.secrets)) {
     throw new DdmError(
       `The ddm engine (pid ${other.pid}) running on this database would download this job, but cannot receive a -H Cookie kept in memory: add --remember-cookies, or stop it first`,
@@ -50,37 +51,4 @@ export async function getCommand(
     .map((id) => result?.jobs.find((j) => j.id === id) ?? snapshot.find((j) => j.id === id))
     .filter((j): j is JobSnapshot => j !== undefined);
   return reportJobs(out, jobs, result?.isInterrupted ?? false);
-}
-
-/** Prints each job's outcome; the exit code is the worst outcome's. */
-export function reportJobs(out: Output, jobs: JobSnapshot[], isInterrupted: boolean): ExitCode {
-  if (out.isJson) out.json({ jobs: jobs.map(jobJson) });
-  let code: ExitCode = EXIT.ok;
-  for (const job of jobs) {
-    if (job.state === 'completed') {
-      if (!out.isJson) out.line(`${job.path}`);
-      continue;
-    }
-    if (job.state === 'failed') {
-      out.error(`${job.errorMessage ?? 'download failed'} (job ${job.id}, ${job.errorCode ?? 'ERR'})`);
-      const c = exitCodeFor(job.errorCode);
-      code = code === EXIT.ok ? c : code;
-      continue;
-    }
-    if (isInterrupted) {
-      out.note(`Interrupted: job ${job.id} is checkpointed; continue with the same command, or: ddm run`);
-      code = EXIT.interrupted;
-    } else if (job.state === 'canceled') {
-      out.note(`Job ${job.id} was canceled`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
-    } else if (job.state === 'paused') {
-      out.note(`Job ${job.id} is paused; continue with: ddm resume ${job.id}`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
-    } else {
-      out.note(`Job ${job.id} is ${job.state}; continue with: ddm run`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
-    }
-  }
-  if (isInterrupted) return EXIT.interrupted;
-  return code;
 }

@@ -1,5 +1,4 @@
 import {
-  applyRefresh,
   assertRefreshable,
   DdmError,
   formatBytes,
@@ -8,17 +7,14 @@ import {
   redactUrl,
   requestForNewUrl,
   requestFromHar,
-  runningEngine,
-  sendCommand,
-  verifyReplacement,
 } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
+import { assertSecretsCanRun, describePick, pickOptions, readHarFile } from '../har-input.ts';
 import { parseIntFlag } from '../job-options.ts';
 import { jobJson, type Output } from '../output.ts';
-import { reportJobs } from './get.ts';
-import { assertSecretsCanRun, describePick, pickOptions, readHarFile } from './import-har.ts';
+import { reportJobs } from '../report-jobs.ts';
 
 export interface RefreshFlags {
   url?: string;
@@ -53,9 +49,9 @@ export async function refreshCommand(
   ) {
     throw new DdmError('--pick, --match and the cookie options go with --har', { code: 'ERR_USAGE' });
   }
-  const job = ctx.repos.jobs.get(jobId);
+  const job = ctx.store.job(jobId);
   if (!job) throw new DdmError(`No such job: ${jobId}`, { code: 'ERR_NOT_FOUND' });
-  assertRefreshable(job, runningEngine(ctx.repos));
+  assertRefreshable(job, ctx.store.runningEngine());
 
   let request: ImportedRequest;
   if (hasHar) {
@@ -71,14 +67,13 @@ export async function refreshCommand(
   // In-memory cookies: this process downloads the job, so no other engine may hold the DB.
   assertSecretsCanRun(ctx, request, true);
 
-  const check = await verifyReplacement(
-    ctx.repos,
+  const check = await ctx.store.verifyReplacement(
     job,
     request,
     ctx.requestEnvironment(),
     AbortSignal.timeout(ctx.settings.connectTimeoutMs * 4),
   );
-  applyRefresh(ctx.repos, job, request, check.info);
+  ctx.store.applyRefresh(job, request, check.info);
   ctx.log.info('job refreshed', { jobId, url: request.url, keptBytes: check.keptBytes });
   const notes = [...request.notes, ...check.notes];
   const summary = {
@@ -109,17 +104,17 @@ export async function refreshCommand(
     return code;
   }
 
-  const state = ctx.repos.jobs.get(jobId)?.state ?? job.state;
+  const state = ctx.store.job(jobId)?.state ?? job.state;
   let next: string;
   if (state === 'failed' || state === 'canceled') {
-    const { via } = await sendCommand(ctx.repos, 'resume', jobId);
+    const { via } = await ctx.store.send('resume', jobId);
     next = via === 'engine' ? 'the running engine resumes it' : 'queued again; download it with: ddm run';
   } else if (state === 'paused') {
     next = `still paused; continue with: ddm resume ${jobId}`;
   } else {
     next = 'download it with: ddm run';
   }
-  if (out.isJson) out.json({ ...summary, state: ctx.repos.jobs.get(jobId)?.state ?? state });
+  if (out.isJson) out.json({ ...summary, state: ctx.store.job(jobId)?.state ?? state });
   else out.line(`Job ${jobId}: ${next}`);
   return EXIT.ok;
 }

@@ -4,7 +4,7 @@
  * ddm. Jobs are the same set as the CLI's: the engine picks up `ddm add` jobs, and RPC jobs show
  * in `ddm status`.
  */
-import { DdmError, parseConfigValue, type RpcConfig, runningEngine } from '@ddm/core';
+import { DdmError, parseConfigValue, type RpcConfig } from '@ddm/core';
 import { type Context, downloadDir } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
@@ -41,7 +41,7 @@ export async function serveCommand(ctx: Context, out: Output, flags: ServeFlags,
       code: 'ERR_USAGE',
     });
   }
-  const other = runningEngine(ctx.repos);
+  const other = ctx.store.runningEngine();
   if (other) {
     throw new DdmError(`Another ddm engine (pid ${other.pid}) is running jobs on this database`, {
       code: 'ERR_ENGINE_BUSY',
@@ -51,7 +51,6 @@ export async function serveCommand(ctx: Context, out: Output, flags: ServeFlags,
   let isInterrupted = false;
   const dispatch = createDispatch({
     engine,
-    repos: ctx.repos,
     secret: rpc.secret,
     defaults: {
       dir: downloadDir(ctx, flags.dir),

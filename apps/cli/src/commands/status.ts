@@ -1,4 +1,4 @@
-import { DdmError, snapshotFromDb } from '@ddm/core';
+import { DdmError } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { parseIntFlag } from '../job-options.ts';
@@ -6,7 +6,7 @@ import { jobDetail, jobJson, type Output, statusTable } from '../output.ts';
 
 /** `ddm status [id]`: every job (or one, with its why and recent events). */
 export async function statusCommand(ctx: Context, out: Output, id: string | number | undefined): Promise<ExitCode> {
-  const snapshot = snapshotFromDb(ctx.repos);
+  const snapshot = ctx.store.snapshot();
   if (id === undefined) {
     if (out.isJson) out.json({ engineRunning: snapshot.isAttached, jobs: snapshot.jobs.map(jobJson) });
     else out.data(statusTable(snapshot.jobs));
@@ -16,6 +16,6 @@ export async function statusCommand(ctx: Context, out: Output, id: string | numb
   const job = snapshot.jobs.find((j) => j.id === jobId);
   if (!job) throw new DdmError(`No such job: ${jobId}`, { code: 'ERR_NOT_FOUND' });
   if (out.isJson) out.json(jobJson(job));
-  else out.data(jobDetail(job, ctx.repos.events.forJob(jobId, 15)));
+  else out.data(jobDetail(job, ctx.store.eventsForJob(jobId, 15)));
   return EXIT.ok;
 }

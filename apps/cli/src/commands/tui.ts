@@ -1,4 +1,4 @@
-import { AttachedController, type EngineController, type JobSnapshot, runningEngine } from '@ddm/core';
+import type { EngineController, JobSnapshot } from '@ddm/core';
 import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { jobOptions } from '../job-options.ts';
@@ -14,10 +14,10 @@ export async function tuiCommand(ctx: Context, out: Output): Promise<ExitCode> {
     return EXIT.usage;
   }
   const { runTui } = await import('@ddm/tui');
-  const other = runningEngine(ctx.repos);
+  const other = ctx.store.runningEngine();
   if (other) {
     const adder = ctx.createEngine();
-    const controller = new AttachedController(ctx.repos, async (url, options) => {
+    const controller = ctx.store.attach(async (url, options) => {
       const id = adder.addJob(url, { ...jobOptions(ctx, {}), ...options });
       return id;
     });

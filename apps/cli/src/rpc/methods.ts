@@ -1,11 +1,10 @@
 /**
  * aria2's RPC methods over ddm's engine: one table from method name to handler, with aria2's
- * parameter shapes, result shapes and error messages. Writes go through the Engine's public API
- * only; `repos` is read for what the engine does not expose yet (the URIs stored with a job).
+ * parameter shapes, result shapes and error messages. Reads and writes go through the Engine's
+ * public API only (the URIs stored with a job come with its snapshot).
  */
 import { randomBytes } from 'node:crypto';
-import { DdmError, type Engine, type JobSnapshot, redactUrl } from '@ddm/core';
-import type { JobSettings, Repos } from '@ddm/db';
+import { DdmError, type Engine, type JobSettings, type JobSnapshot } from '@ddm/core';
 import { gidOf, jobIdOf } from './gid.ts';
 import {
   type Aria2AddOptions,
@@ -22,8 +21,6 @@ import { filesOf, page, pickKeys, rateText, STATUS_OF, statusOf, urisOf } from '
 /** What the methods run against. */
 export interface RpcServices {
   engine: Engine;
-  /** Read only: job settings (stored URIs). */
-  repos: Repos;
   /** `--rpc-secret`; empty = no token needed. */
   secret: string;
   defaults: OptionDefaults;
@@ -32,11 +29,6 @@ export interface RpcServices {
   /** Ends `ddm serve` after the answer is sent. */
   shutdown(): void;
   throttle?: FailureThrottle;
-}
-
-/** The job settings field where addUri keeps every URI of the file (mirrors). */
-interface MirrorSettings extends JobSettings {
-  mirrors?: string[];
 }
 
 type Handler = (params: unknown[]) => Promise<unknown> | unknown;
@@ -105,10 +97,7 @@ export function createDispatch(services: RpcServices): Dispatch {
     if (!job) throw new RpcError(`GID ${gid} is not found`);
     return job;
   };
-  const mirrorsOf = (job: JobSnapshot): string[] => {
-    const stored = (services.repos.jobs.get(job.id)?.settings as MirrorSettings | undefined)?.mirrors;
-    return stored && stored.length > 0 ? stored.map(redactUrl) : [job.url];
-  };
+  const mirrorsOf = (job: JobSnapshot): string[] => (job.mirrors ? [...job.mirrors] : [job.url]);
   const statusList = (list: readonly JobSnapshot[], keys: string[] | null) =>
     list.map((job) => pickKeys(statusOf(job, mirrorsOf(job)), keys));
   const waiting = () => jobs().filter((j) => j.state === 'queued' || j.state === 'paused');
@@ -145,9 +134,9 @@ export function createDispatch(services: RpcServices): Dispatch {
     const position = params[2] === undefined ? null : intAt(params, 2);
     if (position !== null && position < 0) throw wrongType(2);
     const [url] = uris as string[];
-    const settings: MirrorSettings = { mirrors: [...(uris as string[])] };
+    const settings: JobSettings = { mirrors: [...(uris as string[])] };
     // `mirrors` is not a column yet: it rides in settings_json until the engine downloads from several URIs.
-    const id = engine.addJob(url as string, { ...parsed.options, settings: settings as JobSettings });
+    const id = engine.addJob(url as string, { ...parsed.options, settings });
     // Before the engine's loop runs again (it resumes after this synchronous part), so the job
     // never starts.
     if (parsed.isPaused) await engine.pause(id);

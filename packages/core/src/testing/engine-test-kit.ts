@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JobRow, openDb, type Repos, reposFor } from '@ddm/db';
-import { Engine } from './engine.ts';
-import { DEFAULT_SETTINGS, type EngineSettings } from './settings.ts';
-import type { EngineEvent } from './types.ts';
+import { Engine } from '../engine.ts';
+import { DEFAULT_SETTINGS, type EngineSettings } from '../settings.ts';
+import type { EngineEvent } from '../types.ts';
 
 /** Settings that make failures and retries fast and give several segments on small files. */
 export const FAST_SETTINGS: EngineSettings = {
