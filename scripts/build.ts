@@ -8,6 +8,12 @@
  *                                              @ddm/tui (a dynamic import) from inside the binary
  *   --sourcemap                                embed a linked source map
  *   --no-minify                                keep names readable
+ *   --no-bytecode                              ship JavaScript source only (slower start-up)
+ *
+ * The binary carries JavaScriptCore bytecode (`bytecode: true`, ESM) so start-up skips parsing the
+ * bundle: `ddm --version` went from ~65 ms to ~22 ms here (user CPU 57 -> 14 ms) for +4.5 MB of
+ * binary. ESM, not the CJS default of `--bytecode`, because yoga-layout and Ink use top-level
+ * await; for the same reason the entry must not (apps/cli/src/main.ts ends in `main().then`).
  *
  * Ink imports the optional `react-devtools-core` (for `DEV=true` debugging). It is not
  * installed, so the bundler cannot resolve it; marking it external builds a binary that crashes
@@ -50,6 +56,8 @@ export interface BuildOptions {
   minify?: boolean;
   /** Embed a linked source map. @default false */
   sourcemap?: boolean;
+  /** Precompile to JavaScriptCore bytecode (faster start-up, bigger binary). @default true */
+  bytecode?: boolean;
 }
 
 /**
@@ -67,6 +75,8 @@ export async function buildBinary(options: BuildOptions = {}): Promise<string> {
     compile: { outfile },
     target: 'bun',
     minify: options.minify ?? true,
+    bytecode: options.bytecode ?? true,
+    format: 'esm',
     // React's development build times every render; the shipped TUI wants the production one.
     define: { 'process.env.NODE_ENV': '"production"' },
     sourcemap: options.sourcemap === true ? 'linked' : 'none',
@@ -124,6 +134,7 @@ if (import.meta.main) {
       outfile: { type: 'string' },
       sourcemap: { type: 'boolean', default: false },
       'no-minify': { type: 'boolean', default: false },
+      'no-bytecode': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
     },
     strict: true,
@@ -136,6 +147,7 @@ if (import.meta.main) {
         ...(values.entry === undefined ? {} : { entry: values.entry }),
         ...(values.outfile === undefined ? {} : { outfile: values.outfile }),
         minify: !values['no-minify'],
+        bytecode: !values['no-bytecode'],
         sourcemap: values.sourcemap,
       });
       console.log(`built ${relative(process.cwd(), outfile) || outfile}`);

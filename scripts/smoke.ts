@@ -40,7 +40,7 @@ try {
     version.stdout + version.stderr,
   );
   const help = await ddm(['--help']);
-  check(help.code === 0 && help.stdout.includes('get <url>'), 'ddm --help', help.stderr);
+  check(help.code === 0 && help.stdout.includes('get [...urls]'), 'ddm --help', help.stderr);
   const get = await ddm(['get', server.url('/smoke.bin'), '-c', '8', '-d', join(work, 'out')]);
   check(get.code === 0, 'ddm get exits 0', `${get.code} ${get.stderr}`);
   const hasher = new Bun.CryptoHasher('sha256');

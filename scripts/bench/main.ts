@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { startTestServer, type TestServer } from '@ddm/core/testing';
 import { type BenchArgs, parseBenchArgs, USAGE } from './lib/args.ts';
 import { type DataFile, hashFile, writeDataFile } from './lib/data.ts';
+import { leanRows, leanTable } from './lib/lean.ts';
 /**
  * `bun run bench`: ddm against aria2c and curl on the same files, on this machine.
  *
@@ -28,6 +29,7 @@ import {
   targetLines,
   textTable,
 } from './lib/report.ts';
+import { runStartupScenario, type StartupResult, startupTable } from './lib/startup.ts';
 import { firstLine, type MachineInfo, machineInfo, which } from './lib/system.ts';
 import { describeMany, describeSingle, downloadMany, downloadOne, type Tool, type ToolEnv } from './lib/tools.ts';
 import { runTuiScenario, type TuiResult, tuiAvailability, tuiTable } from './lib/tui.ts';
@@ -47,6 +49,8 @@ const PARALLEL_JOBS = 8;
 
 interface Plan {
   bigBytes: number;
+  /** The large file of scenario 9 (peak RSS flat in file size). */
+  hugeBytes: number;
   cappedBytes: number;
   smallFiles: number;
   runs: number;
@@ -55,11 +59,12 @@ interface Plan {
 
 function planFor(args: BenchArgs): Plan {
   return {
-    bigBytes: args.isQuick ? 256 * MiB : GiB,
+    bigBytes: (args.sizeMiB ?? (args.isQuick ? 256 : 1024)) * MiB,
+    hugeBytes: (args.bigSizeMiB ?? (args.isQuick ? 512 : 4096)) * MiB,
     cappedBytes: args.isQuick ? 64 * MiB : 256 * MiB,
     smallFiles: args.isQuick ? 50 : 200,
     runs: args.runs,
-    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6],
+    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7, 8, 9],
   };
 }
 
@@ -146,6 +151,8 @@ async function runSingleScenario(
     url: string;
     counts: number[];
     curlAt: number[];
+    /** Tools beside ddm at every count. @default ['aria2c'] */
+    others?: Tool[];
     /** Also run `curl && sync FILE`, the durable equivalent of what ddm does. */
     isCurlSynced?: boolean;
     ideal: (connections: number) => number | null;
@@ -161,7 +168,7 @@ async function runSingleScenario(
     const curls: Tool[] = options.curlAt.includes(n)
       ? ['curl', ...(options.isCurlSynced ? (['curl-sync'] as const) : [])]
       : [];
-    const tools: Tool[] = ['ddm', 'aria2c', ...curls];
+    const tools: Tool[] = ['ddm', ...(options.others ?? ['aria2c']), ...curls];
     const byTool = new Map<Tool, RowResult>();
     for (const tool of tools) {
       const row: RowResult = {
@@ -255,6 +262,47 @@ async function runManyScenario(ctx: Ctx, files: DataFile[], origin: string): Pro
   return result;
 }
 
+/**
+ * Scenario 7: the big file with the output dir and DDM_HOME on tmpfs (/dev/shm), where
+ * fdatasync costs nothing, so ddm's durable path is held against plain curl's.
+ */
+async function runTmpfsScenario(
+  ctx: Ctx,
+  file: DataFile,
+  url: string,
+  setupSingle: string[],
+  nginxVersion: string,
+): Promise<ScenarioResult> {
+  const shm = '/dev/shm';
+  if (!existsSync(shm)) throw new Error('scenario 7 needs /dev/shm (tmpfs)');
+  const root = mkdtempSync(join(shm, 'ddm-bench-'));
+  const tmpfsCtx: Ctx = {
+    ...ctx,
+    runsDir: join(root, 'runs'),
+    env: { ...ctx.env, scratchDir: join(root, 'scratch') },
+  };
+  for (const d of [tmpfsCtx.runsDir, tmpfsCtx.env.scratchDir]) mkdirSync(d, { recursive: true });
+  try {
+    return await runSingleScenario(tmpfsCtx, {
+      id: 7,
+      title: `${(file.sizeBytes / MiB).toFixed(0)} MiB from nginx to tmpfs (-d and DDM_HOME under /dev/shm)`,
+      setup: [
+        `nginx ${nginxVersion} as in scenario 1; every tool writes to /dev/shm, ddm's DDM_HOME is there too`,
+        ...setupSingle,
+      ],
+      file,
+      url,
+      counts: [1, 4, 8, 16],
+      curlAt: [1],
+      ideal: () => null,
+      notes: ['On tmpfs fdatasync is free: ddm and plain curl both end with the file in memory.'],
+    });
+  } finally {
+    ctx.counter = tmpfsCtx.counter;
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 interface Report {
   args: BenchArgs;
   plan: Plan;
@@ -265,6 +313,7 @@ interface Report {
   elapsedSec: number;
   scenarios: ScenarioResult[];
   tui: TuiResult | null;
+  startup: StartupResult | null;
   skipped: string[];
   notes: string[];
   targets: TargetResult[];
@@ -275,6 +324,9 @@ function commandLine(args: BenchArgs): string {
   if (args.isQuick) parts.push('--quick');
   if (args.scenarios.length > 0) parts.push(`--scenario ${args.scenarios.join(',')}`);
   if (args.runs !== (args.isQuick ? 1 : 3)) parts.push(`--runs ${args.runs}`);
+  if (args.sizeMiB !== null) parts.push(`--size ${args.sizeMiB}`);
+  if (args.bigSizeMiB !== null) parts.push(`--big-size ${args.bigSizeMiB}`);
+  if (args.startupRuns !== 20) parts.push(`--startup-runs ${args.startupRuns}`);
   if (args.ddmPath !== null) parts.push(`--ddm ${args.ddmPath}`);
   return parts.join(' ');
 }
@@ -310,6 +362,20 @@ function markdown(report: Report, kept: string): string {
   for (const t of ['ddm', 'aria2c', 'curl'] as const) lines.push(`- ${t}: \`${describeSingle(t)}\``);
   for (const note of report.notes) lines.push(`- Note: ${note}`);
   lines.push('');
+  const lean = leanRows(report);
+  lines.push('## Issue 14 (lean): every target in one table');
+  lines.push('');
+  if (lean.length === 0) lines.push('Not evaluated: the scenarios they need were not run.');
+  else lines.push(markdownTable(leanTable(lean)));
+  lines.push('');
+  if (report.startup) {
+    lines.push('## Scenario 8: start-up');
+    lines.push('');
+    for (const line of report.startup.setup) lines.push(`- ${line}`);
+    lines.push('');
+    lines.push(markdownTable(startupTable(report.startup)));
+    lines.push('');
+  }
   for (const s of report.scenarios) {
     lines.push(`## Scenario ${s.id}: ${s.title}`);
     lines.push('');
@@ -411,10 +477,13 @@ async function main(): Promise<number> {
   const scenarios: ScenarioResult[] = [];
   const skipped: string[] = [];
   let tui: TuiResult | null = null;
+  let startup: StartupResult | null = null;
   try {
     const wants = (n: number) => plan.scenarios.includes(n);
     const t0 = performance.now();
-    const big = wants(1) || wants(6) ? writeDataFile(dataDir, 'big.bin', plan.bigBytes, 1) : null;
+    const big =
+      wants(1) || wants(6) || wants(7) || wants(9) ? writeDataFile(dataDir, 'big.bin', plan.bigBytes, 1) : null;
+    const huge = wants(9) ? writeDataFile(dataDir, 'huge.bin', plan.hugeBytes, 3) : null;
     const cappedFile =
       wants(2) || wants(3) || wants(5) ? writeDataFile(dataDir, 'capped.bin', plan.cappedBytes, 2) : null;
     const small = wants(4)
@@ -425,6 +494,12 @@ async function main(): Promise<number> {
     // Write the generated files back now, so their writeback does not land in the first runs.
     Bun.spawnSync(['sync']);
     log(`generated data in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    if (wants(8)) {
+      log(`\nScenario 8: start-up (${args.startupRuns} runs each)`);
+      startup = runStartupScenario(ddm, scratchDir, args.startupRuns);
+      log(`\n${textTable(startupTable(startup))}`);
+    }
 
     if (big || small.length > 0) {
       nginx = await startNginx({
@@ -524,6 +599,40 @@ async function main(): Promise<number> {
         );
       }
     }
+    if (big && nginx && wants(7)) {
+      scenarios.push(
+        await runTmpfsScenario(ctx, big, `${nginx.origin}/${big.name}`, setupSingle, versions.nginx ?? '?'),
+      );
+    }
+    if (big && huge && nginx && wants(9)) {
+      const sizes = `${(big.sizeBytes / MiB).toFixed(0)} MiB and ${(huge.sizeBytes / MiB).toFixed(0)} MiB`;
+      const rows: RowResult[] = [];
+      const notes: string[] = [];
+      for (const file of [big, huge]) {
+        const s = await runSingleScenario(ctx, {
+          id: 9,
+          title: `peak RSS flat in file size: ${(file.sizeBytes / MiB).toFixed(0)} MiB from nginx, ddm at 16 connections`,
+          setup: [],
+          file,
+          url: `${nginx.origin}/${file.name}`,
+          counts: [16],
+          curlAt: [],
+          others: [],
+          ideal: () => null,
+          notes: [],
+        });
+        rows.push(...s.rows);
+        notes.push(...s.notes);
+      }
+      scenarios.push({
+        id: 9,
+        title: `peak RSS flat in file size: ${sizes} from nginx, ddm at 16 connections`,
+        setup: [`ddm: \`${describeSingle('ddm')}\`; the same nginx; one row per size`],
+        kind: 'single',
+        rows,
+        notes,
+      });
+    }
     if (small.length > 0 && nginx) scenarios.push(await runManyScenario(ctx, small, nginx.origin));
     if (big && nginx && wants(6)) {
       const limitMiBPerSec = args.isQuick ? 32 : 64;
@@ -565,6 +674,8 @@ async function main(): Promise<number> {
   }
 
   const targets = evaluateTargets(scenarios, CAP_BYTES_PER_SEC / MiB);
+  const lean = leanRows({ scenarios, startup, tui });
+  if (lean.length > 0) log(`\nIssue 14 (lean), every target:\n${textTable(leanTable(lean))}`);
   log('\nTargets (issue 5):');
   for (const line of targetLines(targets)) log(`  ${line}`);
   for (const note of notes) log(`note: ${note}`);
@@ -579,6 +690,7 @@ async function main(): Promise<number> {
     elapsedSec: (Date.now() - startedAt.getTime()) / 1000,
     scenarios,
     tui,
+    startup,
     skipped,
     notes,
     targets,

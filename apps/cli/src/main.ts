@@ -6,21 +6,6 @@
 import { resolve } from 'node:path';
 import { DbError, DDM_VERSION, DdmError, parseRate, redactText, resolvePaths, toDbError } from '@ddm/core';
 import { cac } from 'cac';
-import { addCommand } from './commands/add.ts';
-import { benchCommand } from './commands/bench.ts';
-import { checksumCommand } from './commands/checksum.ts';
-import { completionCommand } from './commands/completion.ts';
-import { configCommand } from './commands/config.ts';
-import { clearCommand, controlCommand, limitCommand, moveCommand, removeCommand } from './commands/control.ts';
-import { demoCommand } from './commands/demo.ts';
-import { getCommand } from './commands/get.ts';
-import { importHarCommand } from './commands/import-har.ts';
-import { refreshCommand } from './commands/refresh.ts';
-import { runCommand } from './commands/run.ts';
-import { serveCommand } from './commands/serve.ts';
-import { statusCommand } from './commands/status.ts';
-import { tuiCommand } from './commands/tui.ts';
-import { waitCommand } from './commands/wait.ts';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList, parseIntFlag, rewriteDeprecatedConnections, spellStdinInputFile } from './job-options.ts';
@@ -126,7 +111,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm get -c https://example.com/big.iso   # continue the big.iso curl or wget left')
     .example('ddm get -i urls.txt')
     .action((urls: string[], flags: Flags) =>
-      run(withContext(flags, (ctx, out) => getCommand(ctx, out, asList(urls), flags))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/get.ts')).getCommand(ctx, out, asList(urls), flags),
+        ),
+      ),
     );
 
   const add = cli.command('add [...urls]', 'Queue downloads and print their job ids (run them with ddm run)');
@@ -139,7 +128,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm add https://example.com/a.iso https://example.com/b.iso --priority 5')
     .example('ddm add https://example.com/a.iso --json   # {"ids":[1]}')
     .action((urls: string[], flags: Flags) =>
-      run(withContext(flags, (ctx, out) => addCommand(ctx, out, asList(urls), flags))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/add.ts')).addCommand(ctx, out, asList(urls), flags),
+        ),
+      ),
     );
 
   cli
@@ -151,7 +144,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm run --jobs 4 --limit 10M')
     .example('ddm run --watch &   # then: ddm add <url>')
     .action((flags: Flags) =>
-      run(withContext({ ...flags, isGlobalLimit: true }, (ctx, out) => runCommand(ctx, out, flags))),
+      run(
+        withContext({ ...flags, isGlobalLimit: true }, async (ctx, out) =>
+          (await import('./commands/run.ts')).runCommand(ctx, out, flags),
+        ),
+      ),
     );
 
   cli
@@ -167,8 +164,8 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm serve --rpc-listen-port 6800 -d ~/Downloads')
     .action((flags: Flags) =>
       run(
-        withContext({ ...flags, jobs: flags.maxConcurrentDownloads, isGlobalLimit: true }, (ctx, out) =>
-          serveCommand(ctx, out, flags, VERSION),
+        withContext({ ...flags, jobs: flags.maxConcurrentDownloads, isGlobalLimit: true }, async (ctx, out) =>
+          (await import('./commands/serve.ts')).serveCommand(ctx, out, flags, VERSION),
         ),
       ),
     );
@@ -181,7 +178,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm status')
     .example('ddm status 3 --json')
     .action((id: string | undefined, flags: Flags) =>
-      run(withContext(flags, (ctx, out) => statusCommand(ctx, out, id))),
+      run(withContext(flags, async (ctx, out) => (await import('./commands/status.ts')).statusCommand(ctx, out, id))),
     );
 
   for (const kind of ['pause', 'resume'] as const) {
@@ -197,7 +194,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       .example(`ddm ${kind} 3 5-7`)
       .example(`ddm ${kind} --all`)
       .action((ids: string[], flags: Flags) =>
-        run(withContext(flags, (ctx, out) => controlCommand(ctx, out, kind, asList(ids), flags))),
+        run(
+          withContext(flags, async (ctx, out) =>
+            (await import('./commands/control.ts')).controlCommand(ctx, out, kind, asList(ids), flags),
+          ),
+        ),
       );
   }
   cli
@@ -207,7 +208,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     )
     .example('ddm cancel 3 5-7')
     .action((ids: string[], flags: Flags) =>
-      run(withContext(flags, (ctx, out) => controlCommand(ctx, out, 'cancel', asList(ids), {}))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/control.ts')).controlCommand(ctx, out, 'cancel', asList(ids), {}),
+        ),
+      ),
     );
   cli
     .command('remove [...ids]', 'Remove jobs (ids and ranges like 3-7) from the list, stopping them first')
@@ -215,7 +220,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm remove 3 --delete-files')
     .example('ddm remove 3-7 9')
     .action((ids: string[], flags: Flags) =>
-      run(withContext(flags, (ctx, out) => removeCommand(ctx, out, asList(ids), flags))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/control.ts')).removeCommand(ctx, out, asList(ids), flags),
+        ),
+      ),
     );
   cli
     .command('clear', 'Forget finished jobs (completed unless told otherwise); their files stay')
@@ -224,7 +233,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('--all', 'Completed, failed and canceled jobs')
     .example('ddm clear')
     .example('ddm clear --failed')
-    .action((flags: Flags) => run(withContext(flags, (ctx, out) => clearCommand(ctx, out, flags))));
+    .action((flags: Flags) =>
+      run(
+        withContext(flags, async (ctx, out) => (await import('./commands/control.ts')).clearCommand(ctx, out, flags)),
+      ),
+    );
   cli
     .command(
       'limit [...args]',
@@ -234,22 +247,36 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm limit 3 2M')
     .example('ddm limit --global off')
     .action((args: string[], flags: Flags) =>
-      run(withContext(flags, (ctx, out) => limitCommand(ctx, out, args, flags))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/control.ts')).limitCommand(ctx, out, args, flags),
+        ),
+      ),
     );
   cli
     .command('move <id>', 'Move a job to the top or bottom of the queue (within its priority)')
     .option('--top', 'Run it next')
     .option('--bottom', 'Run it last')
     .example('ddm move 7 --top')
-    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => moveCommand(ctx, out, id, flags))));
+    .action((id: string, flags: Flags) =>
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/control.ts')).moveCommand(ctx, out, id, flags),
+        ),
+      ),
+    );
   cli
     .command('wait [...ids]', 'Block until these jobs end; exit with their outcome (0 when all completed)')
     .example('ddm wait $(ddm add https://example.com/a.iso)')
-    .action((ids: string[], flags: Flags) => run(withContext(flags, (ctx, out) => waitCommand(ctx, out, ids))));
+    .action((ids: string[], flags: Flags) =>
+      run(withContext(flags, async (ctx, out) => (await import('./commands/wait.ts')).waitCommand(ctx, out, ids))),
+    );
   cli
     .command('tui', 'Full-screen dashboard with a live segment heatmap; attaches to a running engine')
     .example('ddm tui')
-    .action((flags: Flags) => run(withContext(flags, (ctx, out) => tuiCommand(ctx, out))));
+    .action((flags: Flags) =>
+      run(withContext(flags, async (ctx, out) => (await import('./commands/tui.ts')).tuiCommand(ctx, out))),
+    );
   cli
     .command(
       'demo',
@@ -260,7 +287,9 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('-d, --dir <dir>', 'Keep the downloaded files in this directory (default: a temp dir, deleted on exit)')
     .example('ddm demo --headless')
     .example('ddm demo --headless --quick')
-    .action((flags: Flags) => run(withContext(flags, (ctx, out) => demoCommand(ctx, out, flags))));
+    .action((flags: Flags) =>
+      run(withContext(flags, async (ctx, out) => (await import('./commands/demo.ts')).demoCommand(ctx, out, flags))),
+    );
   const importHar = cli
     .command(
       'import-har <file>',
@@ -277,7 +306,11 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm import-har ~/Downloads/site.har --list')
     .example('ddm import-har site.har --match .iso --allow-cookies --start')
     .action((file: string, flags: Flags) =>
-      run(withContext(flags, (ctx, out) => importHarCommand(ctx, out, file, flags))),
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/import-har.ts')).importHarCommand(ctx, out, file, flags),
+        ),
+      ),
     );
   cli
     .command('refresh <id>', 'Give a job a new URL or HAR request for the same file; finished segments are kept')
@@ -289,12 +322,24 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('--remember-cookies', 'Store those cookies in the job DB')
     .example('ddm refresh 4 --url "https://cdn.example.com/file.iso?sig=new"')
     .example('ddm refresh 4 --har fresh.har --allow-cookies')
-    .action((id: string, flags: Flags) => run(withContext(flags, (ctx, out) => refreshCommand(ctx, out, id, flags))));
+    .action((id: string, flags: Flags) =>
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/refresh.ts')).refreshCommand(ctx, out, id, flags),
+        ),
+      ),
+    );
   cli
     .command('bench <url>', 'Measure 1, 2, 4, 8, 16 connections against a host; later jobs to it use the best count')
     .option('--max <n>', 'Most connections to try (default 16)')
     .example('ddm bench https://mirror.example.com/big.iso --max 16')
-    .action((url: string, flags: Flags) => run(withContext(flags, (ctx, out) => benchCommand(ctx, out, url, flags))));
+    .action((url: string, flags: Flags) =>
+      run(
+        withContext(flags, async (ctx, out) =>
+          (await import('./commands/bench.ts')).benchCommand(ctx, out, url, flags),
+        ),
+      ),
+    );
   cli
     .command(
       'checksum [...files]',
@@ -304,18 +349,22 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('-c, --check <file>', 'Check the files a sha256sum-style list names')
     .example('ddm checksum ubuntu.iso debian.iso > SHA256SUMS')
     .example('ddm checksum -c SHA256SUMS')
-    .action((files: string[], flags: Flags) => run(checksumCommand(createOutput(flags), asList(files), flags)));
+    .action((files: string[], flags: Flags) =>
+      run(import('./commands/checksum.ts').then((m) => m.checksumCommand(createOutput(flags), asList(files), flags))),
+    );
   cli
     .command('config [action] [...args]', 'Config file: ddm config path | show | init | set <key> <value>')
     .example('ddm config show')
     .example('ddm config set connections 16')
     .action((action: string | undefined, args: string[], flags: Flags) =>
-      run(configCommand(createOutput(flags), action, args ?? [])),
+      run(import('./commands/config.ts').then((m) => m.configCommand(createOutput(flags), action, args ?? []))),
     );
   cli
     .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)')
     .example('ddm completion bash >> ~/.bashrc')
-    .action((shell: string, flags: Flags) => run(completionCommand(createOutput(flags), shell)));
+    .action((shell: string, flags: Flags) =>
+      run(import('./commands/completion.ts').then((m) => m.completionCommand(createOutput(flags), shell))),
+    );
 
   cli.help();
   cli.version(VERSION);
@@ -373,8 +422,15 @@ export async function main(argv: string[]): Promise<ExitCode> {
   return exitCode;
 }
 
+// No top-level await: `bun build --compile --bytecode` only takes CommonJS-compatible entries.
 if (import.meta.main) {
-  const code = await main(process.argv);
-  await drainOutput();
-  process.exit(code);
+  void main(process.argv)
+    .then(async (code) => {
+      await drainOutput();
+      process.exit(code);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`ddm: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(EXIT.jobFailed);
+    });
 }
