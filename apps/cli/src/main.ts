@@ -10,9 +10,15 @@ import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList, parseIntFlag, rewriteDeprecatedConnections, spellStdinInputFile } from './job-options.ts';
 import { createOutput, drainOutput, type Output } from './output.ts';
+import { type FlagSpec, firstUnknownFlag, flagSpecOf, nearest, unknownFlagMessage } from './suggest.ts';
 
 /** From the root package.json (core/src/version.ts), the one place the version is written. */
 export const VERSION = DDM_VERSION;
+
+/** `ddm -V`: ddm's version and the Bun that runs it (`process.version` is Bun's Node-compatible one). */
+export function versionText(): string {
+  return `ddm ${VERSION} (bun ${Bun.version})`;
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: cac hands over untyped flag bags; each command validates its own.
 type Flags = Record<string, any>;
@@ -86,7 +92,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   const cli = cac('ddm');
   cli.option('--json', 'Machine-readable output');
   cli.option('-q, --quiet', 'Print only results and errors');
-  cli.option('-v, --verbose', 'Log at debug level');
+  cli.option('-v, --verbose', 'Log at debug level (-v is only ever verbose; the version is -V)');
   cli.option('--proxy <url>', 'Proxy for HTTP(S) requests ("" disables HTTP_PROXY/HTTPS_PROXY)');
   cli.option('--netrc-file <file>', 'Credentials file (default ~/.netrc)');
   cli.option('--cacert <file>', 'Also trust the CA certificates in this PEM file (config tls.ca_file)');
@@ -366,8 +372,20 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       run(import('./commands/completion.ts').then((m) => m.completionCommand(createOutput(flags), shell))),
     );
 
-  cli.help();
-  cli.version(VERSION);
+  cli
+    .command('help [command]', 'Show the help of ddm or of one command')
+    .example('ddm help get')
+    .action(() => cli.outputHelp());
+
+  cli.option('-V, --version', 'Print the version of ddm and of Bun');
+  // Each command's help starts with what it does; the global one with the version.
+  cli.help((sections) => {
+    const command = cli.matchedCommand;
+    const head = command
+      ? `ddm ${command.name}: ${command.description}`
+      : `ddm ${VERSION}: a segmented HTTP download manager`;
+    return [{ body: head }, ...sections.slice(1)];
+  });
   return cli;
 }
 
@@ -398,6 +416,50 @@ function dbPathForMessages(): string {
   }
 }
 
+type Cli = ReturnType<typeof buildCli>;
+
+function flagsOf(options: readonly { rawName: string }[]): FlagSpec[] {
+  return options.map((option) => flagSpecOf(option.rawName));
+}
+
+/**
+ * `ddm help [command]` as `ddm [command] --help`.
+ * @throws DdmError ERR_USAGE for an unknown command, with the nearest one.
+ */
+function spellHelpCommand(argv: readonly string[], cli: Cli): string[] {
+  if (argv[2] !== 'help') return [...argv];
+  const name = argv[3];
+  if (name === undefined || name.startsWith('-')) return [...argv.slice(0, 2), '--help'];
+  if (!cli.commands.some((command) => command.name === name)) throw unknownCommand(name, cli);
+  return [...argv.slice(0, 2), name, '--help'];
+}
+
+function unknownCommand(name: string, cli: Cli): DdmError {
+  const guess = nearest(
+    name,
+    cli.commands.map((command) => command.name),
+  );
+  const hint = guess === null ? ' (see ddm --help)' : `; did you mean "${guess}"?`;
+  return new DdmError(`Unknown command "${name}"${hint}`, { code: 'ERR_USAGE' });
+}
+
+/**
+ * Every flag must be one the command (or ddm itself) knows: cac's own check names it in
+ * camelCase (`--inputFile`); this one echoes it as typed and suggests the nearest flag.
+ * @throws DdmError ERR_USAGE.
+ */
+function checkFlags(args: readonly string[], cli: Cli): void {
+  const global = flagsOf(cli.globalCommand.options);
+  const command = cli.matchedCommand;
+  const known = command ? [...flagsOf(command.options), ...global] : global;
+  const typed = firstUnknownFlag(args, known);
+  if (typed === null) return;
+  const owner = cli.commands.find((other) =>
+    flagsOf(other.options).some((flag) => flag.names.includes(typed) && other !== command),
+  );
+  throw new DdmError(unknownFlagMessage(typed, known, owner?.name ?? null), { code: 'ERR_USAGE' });
+}
+
 export async function main(argv: string[]): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
   const isJson = argv.includes('--json');
@@ -407,11 +469,17 @@ export async function main(argv: string[]): Promise<ExitCode> {
     });
     const rewritten = rewriteDeprecatedConnections(argv);
     if (rewritten.note) process.stderr.write(`${rewritten.note}\n`);
-    cli.parse(spellStdinInputFile(rewritten.argv), { run: false });
+    const words = spellHelpCommand(spellStdinInputFile(rewritten.argv), cli);
+    cli.parse(words, { run: false });
+    if (cli.options.help) return EXIT.ok;
+    checkFlags(words.slice(2), cli);
+    if (cli.options.version) {
+      process.stdout.write(`${versionText()}\n`);
+      return EXIT.ok;
+    }
     if (!cli.matchedCommand) {
-      if (cli.options.help || cli.options.version) return EXIT.ok;
       const name = cli.args[0];
-      if (name !== undefined) throw new DdmError(`Unknown command "${name}" (see ddm --help)`, { code: 'ERR_USAGE' });
+      if (name !== undefined) throw unknownCommand(String(name), cli);
       cli.outputHelp();
       return EXIT.ok;
     }
