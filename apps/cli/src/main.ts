@@ -3,8 +3,18 @@
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DbError, DDM_VERSION, DdmError, parseRate, redactText, resolvePaths, toDbError } from '@ddm/core';
+import {
+  DbError,
+  DDM_VERSION,
+  DdmError,
+  openJobStore,
+  parseRate,
+  redactText,
+  resolvePaths,
+  toDbError,
+} from '@ddm/core';
 import { cac } from 'cac';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
@@ -359,17 +369,37 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       run(import('./commands/checksum.ts').then((m) => m.checksumCommand(createOutput(flags), asList(files), flags))),
     );
   cli
-    .command('config [action] [...args]', 'Config file: ddm config path | show | init | set <key> <value>')
+    .command(
+      'config [action] [...args]',
+      'Read or write the config file: ddm config path | show | get <key> | init | set <key> <value>',
+    )
+    .option('--force', 'config init: replace an existing file with the commented defaults')
     .example('ddm config show')
+    .example('ddm config get connections')
     .example('ddm config set connections 16')
+    .example('ddm config init   # once; again says the file exists (--force replaces it)')
     .action((action: string | undefined, args: string[], flags: Flags) =>
-      run(import('./commands/config.ts').then((m) => m.configCommand(createOutput(flags), action, args ?? []))),
+      run(import('./commands/config.ts').then((m) => m.configCommand(createOutput(flags), action, args ?? [], flags))),
     );
   cli
-    .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)')
-    .example('ddm completion bash >> ~/.bashrc')
+    .command(
+      'completion <shell>',
+      'Print a shell completion script (bash, zsh or fish): commands, flags, job ids, config keys',
+    )
+    .example('ddm completion bash > ~/.local/share/bash-completion/completions/ddm')
+    .example('ddm completion zsh > "${fpath[1]}/_ddm"')
+    .example('ddm completion fish > ~/.config/fish/completions/ddm.fish')
     .action((shell: string, flags: Flags) =>
-      run(import('./commands/completion.ts').then((m) => m.completionCommand(createOutput(flags), shell))),
+      run(
+        import('./commands/completion.ts').then((m) =>
+          m.completionCommand(
+            createOutput(flags),
+            shell,
+            cli.commands.map((c) => ({ name: c.name, flags: flagsOf(c.options).flatMap((f) => f.names) })),
+            flagsOf(cli.globalCommand.options).flatMap((f) => f.names),
+          ),
+        ),
+      ),
     );
 
   cli
@@ -460,7 +490,28 @@ function checkFlags(args: readonly string[], cli: Cli): void {
   throw new DdmError(unknownFlagMessage(typed, known, owner?.name ?? null), { code: 'ERR_USAGE' });
 }
 
+/**
+ * `ddm __complete ids` (hidden; the completion scripts call it on Tab): the job ids, one a line.
+ * Cheap and silent: no DB yet means no ids, and it never creates a folder or prints an error.
+ */
+function completeWords(kind: string | undefined): ExitCode {
+  if (kind !== 'ids') return EXIT.usage;
+  try {
+    const { dbFile } = resolvePaths(process.env);
+    if (!existsSync(dbFile)) return EXIT.ok;
+    const store = openJobStore(dbFile);
+    try {
+      const ids = store.jobs().map((job) => job.id);
+      if (ids.length > 0) process.stdout.write(`${ids.join('\n')}\n`);
+    } finally {
+      store.close();
+    }
+  } catch {}
+  return EXIT.ok;
+}
+
 export async function main(argv: string[]): Promise<ExitCode> {
+  if (argv[2] === '__complete') return completeWords(argv[3]);
   let exitCode: ExitCode = EXIT.ok;
   const isJson = argv.includes('--json');
   try {
