@@ -80,4 +80,13 @@ describe('RunStats', () => {
     const done = job({ state: 'completed', completedAt: 3000, maxConnections: 2, segments });
     expect(stats.statsFor(done)).toEqual({ elapsedMs: 2000, fetchedBytes: 1000, connectionsUsed: 2 });
   });
+
+  test('a wait that only saw a job already complete has no summary for it', () => {
+    const stats = new RunStats(null, () => 5000);
+    const done = job({ state: 'completed', completedAt: 3000 });
+    stats.begin([done]);
+    stats.observe([done]);
+    expect(stats.statsFor(done)).toBeNull();
+    expect(stats.doneLines([done], () => null).size).toBe(0);
+  });
 });

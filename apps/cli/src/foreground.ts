@@ -23,20 +23,21 @@ const ACTIVE = ['probing', 'downloading', 'verifying'];
 /**
  * What a foreground run saw of each job (start, bytes at start, most connections at once), from
  * the snapshots it polls, for the summary line. A job it never saw active (done between two
- * polls) counts from `startedAt` and its segments stand in for the connections.
+ * polls) counts from `startedAt` and its segments stand in for the connections; with no
+ * `startedAt` (a wait, which did not start anything) such a job gets no summary.
  */
 export class RunStats {
   private readonly seen = new Map<number, { startMs: number; startDoneBytes: number; peakConnections: number }>();
 
   constructor(
-    private readonly startedAt: number,
+    private readonly startedAt: number | null,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Starts the clock of these jobs now (the jobs a `get` or `wait` was given). */
+  /** Starts the clock of these jobs now (the jobs a `get` or `wait` was given), unless they already ended. */
   begin(jobs: readonly JobSnapshot[]): void {
     for (const job of jobs) {
-      if (!this.seen.has(job.id)) {
+      if (!this.seen.has(job.id) && !FINAL.includes(job.state)) {
         this.seen.set(job.id, { startMs: this.now(), startDoneBytes: job.doneBytes, peakConnections: 0 });
       }
     }
@@ -51,8 +52,11 @@ export class RunStats {
     }
   }
 
-  statsFor(job: JobSnapshot): JobRunStats {
-    const entry = this.seen.get(job.id) ?? { startMs: this.startedAt, startDoneBytes: 0, peakConnections: 0 };
+  /** What this run saw of the job, or null when it saw none of it (see the class). */
+  statsFor(job: JobSnapshot): JobRunStats | null {
+    const seen = this.seen.get(job.id);
+    if (seen === undefined && this.startedAt === null) return null;
+    const entry = seen ?? { startMs: this.startedAt ?? 0, startDoneBytes: 0, peakConnections: 0 };
     const endMs = job.completedAt ?? this.now();
     const doneBytes = job.state === 'completed' ? (job.sizeBytes ?? job.doneBytes) : job.doneBytes;
     const bySegments = Math.min(job.segments.length, job.maxConnections);
@@ -67,9 +71,10 @@ export class RunStats {
   doneLines(jobs: readonly JobSnapshot[], checksumOf: (id: number) => string | null): Map<number, string> {
     const lines = new Map<number, string>();
     for (const job of jobs) {
-      if (job.state !== 'completed') continue;
+      const stats = job.state === 'completed' ? this.statsFor(job) : null;
+      if (stats === null) continue;
       const spec = checksumOf(job.id);
-      lines.set(job.id, doneLine(job, this.statsFor(job), spec ? parseChecksumSpec(spec).algo : null));
+      lines.set(job.id, doneLine(job, stats, spec ? parseChecksumSpec(spec).algo : null));
     }
     return lines;
   }
@@ -199,7 +204,7 @@ export async function waitForJobs(
   jobIds: number[],
 ): Promise<ForegroundResult & { isStranded: boolean }> {
   const printer = createProgressPrinter(out);
-  const stats = new RunStats(Date.now());
+  const stats = new RunStats(null);
   let isFirst = true;
   let isInterrupted = false;
   const onSignal = () => {

@@ -416,6 +416,8 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       : `ddm ${VERSION}: a segmented HTTP download manager`;
     return [{ body: head }, ...sections.slice(1)];
   });
+  // main() prints the help itself, after checking the flags (cac would print it while parsing).
+  cli.showHelpOnExit = false;
   return cli;
 }
 
@@ -457,11 +459,11 @@ function flagsOf(options: readonly { rawName: string }[]): FlagSpec[] {
  * @throws DdmError ERR_USAGE for an unknown command, with the nearest one.
  */
 function spellHelpCommand(argv: readonly string[], cli: Cli): string[] {
-  if (argv[2] !== 'help') return [...argv];
+  if (argv[2] !== 'help' || argv.includes('--help') || argv.includes('-h')) return [...argv];
   const name = argv[3];
-  if (name === undefined || name.startsWith('-')) return [...argv.slice(0, 2), '--help'];
+  if (name === undefined || name.startsWith('-')) return [...argv.slice(0, 2), '--help', ...argv.slice(3)];
   if (!cli.commands.some((command) => command.name === name)) throw unknownCommand(name, cli);
-  return [...argv.slice(0, 2), name, '--help'];
+  return [...argv.slice(0, 2), name, '--help', ...argv.slice(4)];
 }
 
 function unknownCommand(name: string, cli: Cli): DdmError {
@@ -522,8 +524,11 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (rewritten.note) process.stderr.write(`${rewritten.note}\n`);
     const words = spellHelpCommand(spellStdinInputFile(rewritten.argv), cli);
     cli.parse(words, { run: false });
-    if (cli.options.help) return EXIT.ok;
     checkFlags(words.slice(2), cli);
+    if (cli.options.help) {
+      cli.outputHelp();
+      return EXIT.ok;
+    }
     if (cli.options.version) {
       process.stdout.write(`${versionText()}\n`);
       return EXIT.ok;
