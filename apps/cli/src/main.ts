@@ -387,7 +387,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       'Print a shell completion script (bash, zsh or fish): commands, flags, job ids, config keys',
     )
     .example('ddm completion bash > ~/.local/share/bash-completion/completions/ddm')
-    .example('ddm completion zsh > "${fpath[1]}/_ddm"')
+    .example('ddm completion zsh > ~/.zfunc/_ddm   # with fpath+=(~/.zfunc) in ~/.zshrc')
     .example('ddm completion fish > ~/.config/fish/completions/ddm.fish')
     .action((shell: string, flags: Flags) =>
       run(
