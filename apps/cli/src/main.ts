@@ -3,16 +3,32 @@
  * ddm: the one entry point (and the one `bun build --compile` entry). Parses the command line
  * with cac, runs a command, and is the only place that turns errors into exit codes and text.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DbError, DDM_VERSION, DdmError, parseRate, redactText, resolvePaths, toDbError } from '@ddm/core';
+import {
+  DbError,
+  DDM_VERSION,
+  DdmError,
+  openJobStore,
+  parseRate,
+  redactText,
+  resolvePaths,
+  toDbError,
+} from '@ddm/core';
 import { cac } from 'cac';
 import { openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList, parseIntFlag, rewriteDeprecatedConnections, spellStdinInputFile } from './job-options.ts';
 import { createOutput, drainOutput, type Output } from './output.ts';
+import { type FlagSpec, firstUnknownFlag, flagSpecOf, nearest, unknownFlagMessage } from './suggest.ts';
 
 /** From the root package.json (core/src/version.ts), the one place the version is written. */
 export const VERSION = DDM_VERSION;
+
+/** `ddm -V`: ddm's version and the Bun that runs it (`process.version` is Bun's Node-compatible one). */
+export function versionText(): string {
+  return `ddm ${VERSION} (bun ${Bun.version})`;
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: cac hands over untyped flag bags; each command validates its own.
 type Flags = Record<string, any>;
@@ -86,7 +102,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
   const cli = cac('ddm');
   cli.option('--json', 'Machine-readable output');
   cli.option('-q, --quiet', 'Print only results and errors');
-  cli.option('-v, --verbose', 'Log at debug level');
+  cli.option('-v, --verbose', 'Log at debug level (-v is only ever verbose; the version is -V)');
   cli.option('--proxy <url>', 'Proxy for HTTP(S) requests ("" disables HTTP_PROXY/HTTPS_PROXY)');
   cli.option('--netrc-file <file>', 'Credentials file (default ~/.netrc)');
   cli.option('--cacert <file>', 'Also trust the CA certificates in this PEM file (config tls.ca_file)');
@@ -136,7 +152,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     );
 
   cli
-    .command('run', 'Run queued and interrupted jobs until none is left; exit 1 if any failed')
+    .command('run', 'Run queued and interrupted jobs until none is left; a failed job sets the exit code')
     .option('--watch', 'Stay up and pick up jobs queued later (daemon mode)')
     .option('--jobs <n>', 'Jobs downloading at once (config "jobs", 3)')
     .option('--limit <rate>', 'Global speed limit, e.g. 10M (config "max_bytes_per_sec")')
@@ -353,21 +369,55 @@ export function buildCli(setExit: (code: ExitCode) => void) {
       run(import('./commands/checksum.ts').then((m) => m.checksumCommand(createOutput(flags), asList(files), flags))),
     );
   cli
-    .command('config [action] [...args]', 'Config file: ddm config path | show | init | set <key> <value>')
+    .command(
+      'config [action] [...args]',
+      'Read or write the config file: ddm config path | show | get <key> | init | set <key> <value>',
+    )
+    .option('--force', 'config init: replace an existing file with the commented defaults')
     .example('ddm config show')
+    .example('ddm config get connections')
     .example('ddm config set connections 16')
+    .example('ddm config init   # once; again says the file exists (--force replaces it)')
     .action((action: string | undefined, args: string[], flags: Flags) =>
-      run(import('./commands/config.ts').then((m) => m.configCommand(createOutput(flags), action, args ?? []))),
+      run(import('./commands/config.ts').then((m) => m.configCommand(createOutput(flags), action, args ?? [], flags))),
     );
   cli
-    .command('completion <shell>', 'Print a shell completion script (bash, zsh or fish)')
-    .example('ddm completion bash >> ~/.bashrc')
+    .command(
+      'completion <shell>',
+      'Print a shell completion script (bash, zsh or fish): commands, flags, job ids, config keys',
+    )
+    .example('ddm completion bash > ~/.local/share/bash-completion/completions/ddm')
+    .example('ddm completion zsh > ~/.zfunc/_ddm   # with fpath+=(~/.zfunc) in ~/.zshrc')
+    .example('ddm completion fish > ~/.config/fish/completions/ddm.fish')
     .action((shell: string, flags: Flags) =>
-      run(import('./commands/completion.ts').then((m) => m.completionCommand(createOutput(flags), shell))),
+      run(
+        import('./commands/completion.ts').then((m) =>
+          m.completionCommand(
+            createOutput(flags),
+            shell,
+            cli.commands.map((c) => ({ name: c.name, flags: flagsOf(c.options).flatMap((f) => f.names) })),
+            flagsOf(cli.globalCommand.options).flatMap((f) => f.names),
+          ),
+        ),
+      ),
     );
 
-  cli.help();
-  cli.version(VERSION);
+  cli
+    .command('help [command]', 'Show the help of ddm or of one command')
+    .example('ddm help get')
+    .action(() => cli.outputHelp());
+
+  cli.option('-V, --version', 'Print the version of ddm and of Bun');
+  // Each command's help starts with what it does; the global one with the version.
+  cli.help((sections) => {
+    const command = cli.matchedCommand;
+    const head = command
+      ? `ddm ${command.name}: ${command.description}`
+      : `ddm ${VERSION}: a segmented HTTP download manager`;
+    return [{ body: head }, ...sections.slice(1)];
+  });
+  // main() prints the help itself, after checking the flags (cac would print it while parsing).
+  cli.showHelpOnExit = false;
   return cli;
 }
 
@@ -398,7 +448,72 @@ function dbPathForMessages(): string {
   }
 }
 
+type Cli = ReturnType<typeof buildCli>;
+
+function flagsOf(options: readonly { rawName: string }[]): FlagSpec[] {
+  return options.map((option) => flagSpecOf(option.rawName));
+}
+
+/**
+ * `ddm help [command]` as `ddm [command] --help`.
+ * @throws DdmError ERR_USAGE for an unknown command, with the nearest one.
+ */
+function spellHelpCommand(argv: readonly string[], cli: Cli): string[] {
+  if (argv[2] !== 'help' || argv.includes('--help') || argv.includes('-h')) return [...argv];
+  const name = argv[3];
+  if (name === undefined || name.startsWith('-')) return [...argv.slice(0, 2), '--help', ...argv.slice(3)];
+  if (!cli.commands.some((command) => command.name === name)) throw unknownCommand(name, cli);
+  return [...argv.slice(0, 2), name, '--help', ...argv.slice(4)];
+}
+
+function unknownCommand(name: string, cli: Cli): DdmError {
+  const guess = nearest(
+    name,
+    cli.commands.map((command) => command.name),
+  );
+  const hint = guess === null ? ' (see ddm --help)' : `; did you mean "${guess}"?`;
+  return new DdmError(`Unknown command "${name}"${hint}`, { code: 'ERR_USAGE' });
+}
+
+/**
+ * Every flag must be one the command (or ddm itself) knows: cac's own check names it in
+ * camelCase (`--inputFile`); this one echoes it as typed and suggests the nearest flag.
+ * @throws DdmError ERR_USAGE.
+ */
+function checkFlags(args: readonly string[], cli: Cli): void {
+  const global = flagsOf(cli.globalCommand.options);
+  const command = cli.matchedCommand;
+  const known = command ? [...flagsOf(command.options), ...global] : global;
+  const typed = firstUnknownFlag(args, known);
+  if (typed === null) return;
+  const owner = cli.commands.find((other) =>
+    flagsOf(other.options).some((flag) => flag.names.includes(typed) && other !== command),
+  );
+  throw new DdmError(unknownFlagMessage(typed, known, owner?.name ?? null), { code: 'ERR_USAGE' });
+}
+
+/**
+ * `ddm __complete ids` (hidden; the completion scripts call it on Tab): the job ids, one a line.
+ * Cheap and silent: no DB yet means no ids, and it never creates a folder or prints an error.
+ */
+function completeWords(kind: string | undefined): ExitCode {
+  if (kind !== 'ids') return EXIT.usage;
+  try {
+    const { dbFile } = resolvePaths(process.env);
+    if (!existsSync(dbFile)) return EXIT.ok;
+    const store = openJobStore(dbFile);
+    try {
+      const ids = store.jobs().map((job) => job.id);
+      if (ids.length > 0) process.stdout.write(`${ids.join('\n')}\n`);
+    } finally {
+      store.close();
+    }
+  } catch {}
+  return EXIT.ok;
+}
+
 export async function main(argv: string[]): Promise<ExitCode> {
+  if (argv[2] === '__complete') return completeWords(argv[3]);
   let exitCode: ExitCode = EXIT.ok;
   const isJson = argv.includes('--json');
   try {
@@ -407,11 +522,20 @@ export async function main(argv: string[]): Promise<ExitCode> {
     });
     const rewritten = rewriteDeprecatedConnections(argv);
     if (rewritten.note) process.stderr.write(`${rewritten.note}\n`);
-    cli.parse(spellStdinInputFile(rewritten.argv), { run: false });
+    const words = spellHelpCommand(spellStdinInputFile(rewritten.argv), cli);
+    cli.parse(words, { run: false });
+    checkFlags(words.slice(2), cli);
+    if (cli.options.help) {
+      cli.outputHelp();
+      return EXIT.ok;
+    }
+    if (cli.options.version) {
+      process.stdout.write(`${versionText()}\n`);
+      return EXIT.ok;
+    }
     if (!cli.matchedCommand) {
-      if (cli.options.help || cli.options.version) return EXIT.ok;
       const name = cli.args[0];
-      if (name !== undefined) throw new DdmError(`Unknown command "${name}" (see ddm --help)`, { code: 'ERR_USAGE' });
+      if (name !== undefined) throw unknownCommand(String(name), cli);
       cli.outputHelp();
       return EXIT.ok;
     }

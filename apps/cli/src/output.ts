@@ -58,7 +58,7 @@ export function percent(job: Pick<JobSnapshot, 'doneBytes' | 'sizeBytes' | 'stat
   return `${Math.min(100, (job.doneBytes / job.sizeBytes) * 100).toFixed(1)}%`;
 }
 
-/** One live progress line: bytes, %, rate, ETA, connections. */
+/** One plain progress line (a log, a pipe): bytes, %, rate, ETA when known, connections. */
 export function progressLine(job: JobSnapshot): string {
   const size = job.sizeBytes === null ? '?' : formatBytes(job.sizeBytes);
   return [
@@ -66,12 +66,133 @@ export function progressLine(job: JobSnapshot): string {
     `${formatBytes(job.doneBytes)}/${size}`,
     percent(job),
     formatRate(job.rateBytesPerSec),
-    `ETA ${formatDuration(job.etaSec)}`,
-    `${job.connections}/${job.maxConnections} conn`,
+    job.etaSec === null ? '' : `ETA ${formatDuration(job.etaSec)}`,
+    connectionsPart(job, 0),
     job.state === 'downloading' ? '' : job.state,
   ]
     .filter(Boolean)
     .join('  ');
+}
+
+/**
+ * Why the job runs on one connection, from its `why` ("single connection: the server does not
+ * support Range requests" becomes "server does not support Range requests"), or null when it
+ * does not say so.
+ */
+export function singleConnectionReason(job: Pick<JobSnapshot, 'why'>): string | null {
+  const clause = job.why
+    ?.split(';')
+    .map((part) => part.trim())
+    .find((part) => part.startsWith('single connection'));
+  if (!clause) return null;
+  return clause.replace(/^single connection:\s*/, '').replace(/^the server /, 'server ');
+}
+
+/** `8/8 conn`, or `1 conn (<why>)` with the why cut to `reasonWidth` columns (0: none). */
+function connectionsPart(job: JobSnapshot, reasonWidth: number): string {
+  const reason = singleConnectionReason(job);
+  if (reason === null) return `${job.connections}/${job.maxConnections} conn`;
+  if (reasonWidth < 8) return '1 conn';
+  return `1 conn (${truncateToWidth(reason, reasonWidth)})`;
+}
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Terminal columns of `text` (wide CJK and emoji count 2). */
+export function textWidth(text: string): number {
+  return Bun.stringWidth(text);
+}
+
+/**
+ * `text` cut to at most `width` terminal columns, ending in `…` when cut; never splits a
+ * grapheme (an emoji, a letter with its accents) or a wide character.
+ */
+export function truncateToWidth(text: string, width: number): string {
+  if (textWidth(text) <= width) return text;
+  if (width <= 0) return '';
+  let used = 0;
+  let kept = '';
+  for (const { segment } of segmenter.segment(text)) {
+    const w = textWidth(segment);
+    if (used + w > width - 1) break;
+    kept += segment;
+    used += w;
+  }
+  return `${kept}…`;
+}
+
+/** A file name cut to `width` columns in the middle, keeping a short extension: `ubuntu-24.04-des….iso`. */
+export function truncateName(name: string, width: number): string {
+  if (textWidth(name) <= width) return name;
+  const ext = /\.[A-Za-z0-9]{1,5}$/.exec(name)?.[0] ?? '';
+  if (ext && width >= ext.length + 4) {
+    return `${truncateToWidth(name.slice(0, -ext.length), width - ext.length)}${ext}`;
+  }
+  return truncateToWidth(name, width);
+}
+
+/** The name keeps at least this many columns until everything else that may go has gone. */
+const NAME_MIN_COLUMNS = 12;
+
+/**
+ * The live (TTY) progress line of one job in at most `columns - 1` columns (the last column
+ * would wrap on some terminals). The name is cut first, then the one-connection reason, then
+ * the byte counts and the connection count; the id, percentage, rate, ETA and state always
+ * stay (they take about 40 columns, so any width from 60 fits them whole).
+ */
+export function fitProgressLine(job: JobSnapshot, columns: number): string {
+  const max = Math.max(1, columns - 1);
+  const size = job.sizeBytes === null ? '?' : formatBytes(job.sizeBytes);
+  const fixed = {
+    id: `#${job.id}`,
+    bytes: `${formatBytes(job.doneBytes)}/${size}`,
+    percent: percent(job),
+    rate: formatRate(job.rateBytesPerSec),
+    eta: `ETA ${formatDuration(job.etaSec)}`,
+    state: job.state === 'downloading' ? '' : job.state,
+  };
+  const reason = singleConnectionReason(job);
+  const build = (nameWidth: number, reasonWidth: number, hasBytes: boolean, hasConn: boolean) => {
+    const head = nameWidth > 0 ? `${fixed.id} ${truncateName(job.fileName, nameWidth)}` : fixed.id;
+    return [
+      head,
+      hasBytes ? fixed.bytes : '',
+      fixed.percent,
+      fixed.rate,
+      fixed.eta,
+      hasConn ? connectionsPart(job, reasonWidth) : '',
+      fixed.state,
+    ]
+      .filter(Boolean)
+      .join('  ');
+  };
+  const nameFull = textWidth(job.fileName);
+  const reasonFull = reason === null ? 0 : textWidth(reason);
+  const nameMin = Math.min(nameFull, NAME_MIN_COLUMNS);
+  const fitName = (reasonWidth: number, hasBytes: boolean, hasConn: boolean): string | null => {
+    const room = max - textWidth(build(0, reasonWidth, hasBytes, hasConn)) - 1;
+    return room >= nameMin ? build(Math.min(nameFull, room), reasonWidth, hasBytes, hasConn) : null;
+  };
+  // The whole reason with the name cut; else the reason cut to what is left beside the shortest name.
+  const whole = fitName(reasonFull, true, true);
+  if (whole !== null) return whole;
+  if (reason !== null) {
+    const reasonRoom = max - textWidth(build(nameMin, 0, true, true)) - ' ()'.length;
+    if (reasonRoom >= 8) return build(nameMin, reasonRoom, true, true);
+  }
+  // Then the byte counts go, then the connection count.
+  for (const [hasBytes, hasConn] of [
+    [true, true],
+    [false, true],
+    [false, false],
+  ] as const) {
+    const line = fitName(0, hasBytes, hasConn);
+    if (line !== null) return line;
+  }
+  const bare = textWidth(build(0, 0, false, false));
+  const room = max - bare - 1;
+  if (room >= 2) return build(room, 0, false, false);
+  return truncateToWidth(build(0, 0, false, false), max);
 }
 
 function pad(text: string, width: number): string {
@@ -172,34 +293,53 @@ export function jobJson(job: JobSnapshot) {
   };
 }
 
+/** What the progress printer needs from its surroundings (the real ones by default; tests pass their own). */
+export interface ProgressPrinterOptions {
+  /** Least time between two plain (non-TTY) lines, and before the first. @default 3000 */
+  intervalMs?: number;
+  now?: () => number;
+  write?: (text: string) => void;
+  /** Terminal width. @default process.stderr.columns, else 100 */
+  columns?: () => number;
+}
+
 /**
- * Prints snapshot progress: one live line on a TTY, a plain line every few seconds otherwise.
- * Plain lines go to a log or a pipe and stay there: the first comes only after `intervalMs`, and
- * only once bytes flow, so a download that fails early (bad URL, refused port, 404) or ends
- * quickly prints its outcome alone.
+ * Prints snapshot progress: one live line on a TTY (fit to the width by {@link fitProgressLine}),
+ * a plain line every `intervalMs` otherwise. Plain lines go to a log or a pipe and stay there:
+ * the first comes only after `intervalMs` (a download that ends sooner prints its outcome
+ * alone), and only while bytes flow (never a `0 B/s` line: a download that fails early, a bad
+ * URL, a refused port or a 404, prints its outcome alone too).
  */
-export function createProgressPrinter(out: Output, intervalMs = 3000) {
-  let lastPlain = Date.now();
+export function createProgressPrinter(out: Output, options: ProgressPrinterOptions = {}) {
+  const intervalMs = options.intervalMs ?? 3000;
+  const now = options.now ?? Date.now;
+  const write = options.write ?? ((text: string) => void process.stderr.write(text));
+  const columns = options.columns ?? (() => process.stderr.columns || 100);
+  let lastPlain = now();
   let lastWidth = 0;
   return {
     update(jobs: readonly JobSnapshot[]): void {
       if (out.isQuiet || out.isJson) return;
       const active = jobs.filter((j) => ['probing', 'downloading', 'verifying'].includes(j.state));
       if (active.length === 0) return;
-      const text = active.length === 1 ? progressLine(active[0] as JobSnapshot) : summaryLine(active);
-      if (!out.isTty && !active.some((j) => j.doneBytes > 0)) return;
       if (out.isTty) {
-        const cols = process.stderr.columns || 100;
-        const clipped = text.length > cols - 1 ? `${text.slice(0, cols - 2)}…` : text;
-        process.stderr.write(`\r${clipped}${' '.repeat(Math.max(0, lastWidth - clipped.length))}`);
-        lastWidth = clipped.length;
-      } else if (Date.now() - lastPlain >= intervalMs) {
-        lastPlain = Date.now();
-        process.stderr.write(`${text}\n`);
+        const cols = columns();
+        const text =
+          active.length === 1
+            ? fitProgressLine(active[0] as JobSnapshot, cols)
+            : truncateToWidth(summaryLine(active), cols - 1);
+        const width = textWidth(text);
+        write(`\r${text}${' '.repeat(Math.max(0, lastWidth - width))}`);
+        lastWidth = width;
+        return;
       }
+      const flowing = active.filter((j) => j.rateBytesPerSec > 0);
+      if (flowing.length === 0 || now() - lastPlain < intervalMs) return;
+      lastPlain = now();
+      write(`${flowing.length === 1 ? progressLine(flowing[0] as JobSnapshot) : summaryLine(flowing)}\n`);
     },
     done(): void {
-      if (out.isTty && lastWidth > 0) process.stderr.write(`\r${' '.repeat(lastWidth)}\r`);
+      if (out.isTty && lastWidth > 0) write(`\r${' '.repeat(lastWidth)}\r`);
       lastWidth = 0;
     },
   };
@@ -209,4 +349,43 @@ function summaryLine(jobs: readonly JobSnapshot[]): string {
   const rate = jobs.reduce((s, j) => s + j.rateBytesPerSec, 0);
   const conns = jobs.reduce((s, j) => s + j.connections, 0);
   return `${jobs.length} jobs  ${formatRate(rate)}  ${conns} conn  ${jobs.map((j) => `#${j.id} ${percent(j)}`).join(' ')}`;
+}
+
+/** What one foreground run saw of a job, for its summary line. */
+export interface JobRunStats {
+  /** From when this process started (or first saw) the job to its end. */
+  elapsedMs: number;
+  /** Bytes this run fetched (less than the size when it continued a checkpoint). */
+  fetchedBytes: number;
+  /** Most connections seen open at once. */
+  connectionsUsed: number;
+}
+
+/** `3.2s` below 10 s, else `formatDuration` (`42s`, `3m05s`). */
+function formatElapsed(ms: number): string {
+  return ms < 10_000 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : formatDuration(ms / 1000);
+}
+
+/**
+ * The one line on stderr when a download ends, as wget and aria2 print one:
+ * `big.iso: 64.0 MiB in 3.2s, 20.0 MiB/s average, 8 connections, sha256 verified`.
+ * `verifiedAlgo` names the checksum that was checked, null when none was.
+ */
+export function doneLine(job: JobSnapshot, stats: JobRunStats, verifiedAlgo: string | null): string {
+  const size = formatBytes(job.sizeBytes ?? job.doneBytes);
+  const continued =
+    stats.fetchedBytes < (job.sizeBytes ?? job.doneBytes)
+      ? ` (continued; ${formatBytes(stats.fetchedBytes)} fetched)`
+      : '';
+  const rate = stats.elapsedMs > 0 ? formatRate((stats.fetchedBytes * 1000) / stats.elapsedMs) : '--';
+  const conns = `${stats.connectionsUsed} connection${stats.connectionsUsed === 1 ? '' : 's'}`;
+  const reason = stats.connectionsUsed === 1 ? singleConnectionReason(job) : null;
+  return [
+    `${job.fileName}: ${size}${continued} in ${formatElapsed(stats.elapsedMs)}`,
+    `${rate} average`,
+    reason === null ? conns : `${conns} (${reason})`,
+    verifiedAlgo === null ? '' : `${verifiedAlgo} verified`,
+  ]
+    .filter(Boolean)
+    .join(', ');
 }

@@ -13,7 +13,8 @@ describe('ddm get', () => {
     await using server = await startTestServer({ files: [{ path: '/file.bin', body }] });
     using cli = cliHome();
     const result = await cli.run(['get', server.url('/file.bin'), '-x', '8', '-d', cli.dir]);
-    expect(result.stderr).toBe('');
+    // stderr has the one summary line and nothing else.
+    expect(result.stderr).toMatch(/^file\.bin: 6\.0 MiB in [^\n]*, [1-8] connections?\n$/);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(join(cli.dir, 'file.bin'));
     expect(await sha256File(join(cli.dir, 'file.bin'))).toBe(body.sha256Hex());
@@ -171,12 +172,12 @@ describe('add, run, status', () => {
     expect(await sha256File(join(cli.dir, 'b.bin'))).toBe(b.sha256Hex());
   });
 
-  test('run exits 1 when a job failed and status names the error', async () => {
+  test("run exits with the failed job's code (3 for a 404) and status names the error", async () => {
     await using server = await startTestServer({ files: [] });
     using cli = cliHome();
     await cli.run(['add', server.url('/gone'), '-d', cli.dir]);
     const ran = await cli.run(['run']);
-    expect(ran.exitCode).toBe(1);
+    expect(ran.exitCode).toBe(3);
     const status = await cli.run(['status', '1']);
     expect(status.stdout).toContain('ERR_HTTP_STATUS');
     expect(status.stdout).toContain('404');

@@ -195,7 +195,14 @@ describe('many URLs', () => {
       `# two files\n${server.url('/a.bin')}\n  out=first.bin\n${server.url('/b.bin')}\t${server.url('/b.bin?m=2')}\n  dir=${join(cli.dir, 'b')}\n  header=X-Token: abc\n  checksum=sha-256=${b.sha256Hex()}\n`,
     );
     const result = await cli.run(['get', '-i', list, '-d', cli.dir]);
-    expect(result.stderr).toBe('');
+    // Only the two summary lines: no warning about the list.
+    expect(
+      result.stderr
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(':')[0]),
+    ).toEqual(['first.bin', 'b.bin']);
+    expect(result.stderr).toContain('sha256 verified');
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim().split('\n')).toEqual([join(cli.dir, 'first.bin'), join(cli.dir, 'b', 'b.bin')]);
     expect(await sha256File(join(cli.dir, 'first.bin'))).toBe(a.sha256Hex());

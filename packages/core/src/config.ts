@@ -35,6 +35,7 @@ export {
   type DdmConfig,
   DEFAULT_CONFIG,
   type FileAllocation,
+  getConfigValue,
   type OverwritePolicy,
   REMOVED_CONFIG_KEYS,
   type RetryConfig,

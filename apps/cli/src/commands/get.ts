@@ -50,5 +50,5 @@ export async function getCommand(
   const jobs = all
     .map((id) => result?.jobs.find((j) => j.id === id) ?? snapshot.find((j) => j.id === id))
     .filter((j): j is JobSnapshot => j !== undefined);
-  return reportJobs(out, jobs, result?.isInterrupted ?? false);
+  return reportJobs(out, jobs, result?.isInterrupted ?? false, result?.doneLines);
 }

@@ -122,7 +122,7 @@ export async function importHarCommand(
     out.json({ ...summary, job: jobs[0] ? jobJson(jobs[0]) : null });
     return code;
   }
-  return reportJobs(out, jobs, result.isInterrupted);
+  return reportJobs(out, jobs, result.isInterrupted, result.doneLines);
 }
 
 function listCommand(out: Output, har: Har): ExitCode {

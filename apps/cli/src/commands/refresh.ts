@@ -98,7 +98,7 @@ export async function refreshCommand(
     await engine.resume(jobId);
     const result = await runInForeground(ctx, out, { jobIds: [jobId], engine });
     const jobs = result.jobs.filter((j) => j.id === jobId);
-    if (!out.isJson) return reportJobs(out, jobs, result.isInterrupted);
+    if (!out.isJson) return reportJobs(out, jobs, result.isInterrupted, result.doneLines);
     const code = reportJobs({ ...out, json: () => {} }, jobs, result.isInterrupted);
     out.json({ ...summary, job: jobs[0] ? jobJson(jobs[0]) : null });
     return code;

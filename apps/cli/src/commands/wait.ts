@@ -12,5 +12,5 @@ export async function waitCommand(ctx: Context, out: Output, ids: (string | numb
   const jobIds = ids.map((id) => parseIntFlag('job id', id, 1, Number.MAX_SAFE_INTEGER));
   for (const id of jobIds) if (!ctx.store.job(id)) throw new DdmError(`No such job: ${id}`, { code: 'ERR_NOT_FOUND' });
   const result = await waitForJobs(ctx, out, jobIds);
-  return reportJobs(out, result.jobs, result.isInterrupted);
+  return reportJobs(out, result.jobs, result.isInterrupted, result.doneLines);
 }
