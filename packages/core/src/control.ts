@@ -5,7 +5,7 @@
  * no engine running, the same command changes the job rows that the next run reads.
  */
 
-import { type CommandKind, dataVersion, type Repos } from '@ddm/db';
+import { type CommandKind, dataVersion, type JobSummaryRow, type Repos } from '@ddm/db';
 import { flushFreedBytes } from './credential-wipe.ts';
 import { isLockHolderAlive, removeJobRow, storedJobSnapshot, storedSegment } from './engine.ts';
 import { DdmError } from './errors.ts';
@@ -191,17 +191,28 @@ export function applyOffline(
   }
 }
 
+export interface SnapshotFromDbOptions {
+  /**
+   * Read every job's segments (the heatmap of an attached TUI). Without them (`ddm status`)
+   * each job's done bytes and segment count are summed in SQL and `segments` is empty, except
+   * for jobs the running engine reports live.
+   * @default true
+   */
+  withSegments?: boolean;
+}
+
 /**
  * A snapshot from the DB alone: what `status` and an attached TUI show. A fixed number of
- * queries whatever the number of jobs (jobs, every segment, live rows, the lock), read in one
- * transaction so the parts agree.
+ * queries whatever the number of jobs (jobs, every segment or their sums, live rows, the lock),
+ * read in one transaction so the parts agree.
  */
-export function snapshotFromDb(repos: Repos): EngineSnapshot {
+export function snapshotFromDb(repos: Repos, options: SnapshotFromDbOptions = {}): EngineSnapshot {
   const now = Date.now();
+  const withSegments = options.withSegments ?? true;
   const { rows, segmentsByJob, liveRows, engine } = repos.db
     .transaction(() => ({
-      rows: repos.jobs.list(),
-      segmentsByJob: repos.segments.listAll(),
+      rows: withSegments ? repos.jobs.list() : repos.jobs.summaries(),
+      segmentsByJob: withSegments ? repos.segments.listAll() : null,
       liveRows: repos.live.all(),
       engine: runningEngine(repos),
     }))
@@ -209,10 +220,13 @@ export function snapshotFromDb(repos: Repos): EngineSnapshot {
   const live = new Map(liveRows.map((l) => [l.jobId, l]));
   const jobs: JobSnapshot[] = rows.map((job) => {
     const l = engine ? live.get(job.id) : undefined;
-    const segments: SegmentSnapshot[] = l
-      ? (l.segments as SegmentSnapshot[])
-      : (segmentsByJob.get(job.id) ?? []).map(storedSegment);
-    const base = storedJobSnapshot(job, segments);
+    let base: JobSnapshot;
+    if (l) base = storedJobSnapshot(job, l.segments as SegmentSnapshot[]);
+    else if (segmentsByJob) base = storedJobSnapshot(job, (segmentsByJob.get(job.id) ?? []).map(storedSegment));
+    else {
+      const summary = job as JobSummaryRow;
+      base = storedJobSnapshot(summary, [], { writtenBytes: summary.segmentWrittenBytes, count: summary.segmentCount });
+    }
     if (!l) return base;
     const rate = l.rateBytesPerSec;
     return {

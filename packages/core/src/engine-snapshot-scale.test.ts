@@ -3,6 +3,7 @@
  * are read once, not once per snapshot (10,000 paused jobs cost seconds of CPU per download).
  */
 import { describe, expect, test } from 'bun:test';
+import { openDb, reposFor } from '@ddm/db';
 import { harness } from './engine-test-kit.ts';
 
 describe('Engine.snapshot with many stored jobs', () => {
@@ -23,34 +24,53 @@ describe('Engine.snapshot with many stored jobs', () => {
         ids.push(job.id);
       }
     })();
-    const calls = { list: 0, listAll: 0, jobsGet: 0 };
-    const segments = repos.segments;
-    const { list, listAll } = segments;
-    segments.list = (id) => {
-      calls.list++;
-      return list.call(segments, id);
+    const calls = { list: 0, listAll: 0, jobsGet: 0, summaries: 0, versions: 0 };
+    const count = <T extends object, K extends keyof T & keyof typeof calls>(target: T, name: K) => {
+      const original = target[name] as (...args: unknown[]) => unknown;
+      (target as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls[name]++;
+        return original.apply(target, args);
+      };
     };
-    segments.listAll = () => {
-      calls.listAll++;
-      return listAll.call(segments);
-    };
+    count(repos.segments, 'list');
+    count(repos.segments, 'listAll');
+    count(repos.jobs, 'summaries');
+    count(repos.jobs, 'versions');
     const jobsGet = repos.jobs.get;
     repos.jobs.get = (id) => {
       calls.jobsGet++;
       return jobsGet.call(repos.jobs, id);
     };
 
+    // The first snapshot: one summary query for all, no segment row, no settings.
     const first = engine.snapshot();
     expect(first.jobs).toHaveLength(200);
-    expect(first.jobs.find((j) => j.id === ids[7])?.doneBytes).toBe(7);
-    expect(calls).toEqual({ list: 0, listAll: 1, jobsGet: 0 });
+    const seventh = first.jobs.find((j) => j.id === ids[7]);
+    expect(seventh).toMatchObject({ doneBytes: 7, segmentCount: 1 });
+    expect(calls).toEqual({ list: 0, listAll: 0, jobsGet: 0, summaries: 1, versions: 1 });
 
-    // A later snapshot (the 100 ms cache expired) touches no idle job.
+    // A stored job's segments are read when looked at (the TUI's selected job), once.
+    expect(seventh?.segments).toEqual([
+      {
+        index: 0,
+        start: 0,
+        end: 100,
+        writtenBytes: 7,
+        status: 'pending',
+        rateBytesPerSec: 0,
+        retries: 0,
+        splitFrom: null,
+      },
+    ]);
+    expect(seventh?.segments).toHaveLength(1);
+    expect(calls).toEqual({ list: 1, listAll: 0, jobsGet: 0, summaries: 1, versions: 1 });
+
+    // A later snapshot (the 100 ms cache expired) with nothing committed since reads nothing.
     await Bun.sleep(120);
     const second = engine.snapshot();
     expect(second).not.toBe(first);
     expect(second.jobs).toHaveLength(200);
-    expect(calls).toEqual({ list: 0, listAll: 1, jobsGet: 0 });
+    expect(calls).toEqual({ list: 1, listAll: 0, jobsGet: 0, summaries: 1, versions: 1 });
 
     // One changed job is read again, alone, with its new segments.
     const changed = ids[3] as number;
@@ -59,6 +79,24 @@ describe('Engine.snapshot with many stored jobs', () => {
     await Bun.sleep(120);
     const third = engine.snapshot();
     expect(third.jobs.find((j) => j.id === changed)).toMatchObject({ doneBytes: 50, why: 'touched' });
-    expect(calls).toEqual({ list: 1, listAll: 1, jobsGet: 1 });
+    expect(calls).toEqual({ list: 2, listAll: 0, jobsGet: 1, summaries: 1, versions: 2 });
+  });
+
+  test('a commit by another process is seen by the next snapshot', async () => {
+    await using h = harness({ isFileDb: true });
+    const { repos, engine } = h;
+    const job = repos.jobs.insert({ url: 'http://127.0.0.1:9/a', dir: h.dir, fileName: 'a', connections: 1 });
+    expect(engine.snapshot().jobs.map((j) => j.id)).toEqual([job.id]);
+    const other = reposFor(openDb(h.dbPath));
+    try {
+      const added = other.jobs.insert({ url: 'http://127.0.0.1:9/b', dir: h.dir, fileName: 'b', connections: 1 });
+      other.jobs.update(job.id, { why: 'from elsewhere' });
+      await Bun.sleep(120);
+      const next = engine.snapshot();
+      expect(next.jobs.map((j) => j.id)).toEqual([job.id, added.id]);
+      expect(next.jobs[0]?.why).toBe('from elsewhere');
+    } finally {
+      other.db.close();
+    }
   });
 });

@@ -6,7 +6,15 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { type CommandRow, DbError, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
+import {
+  type CommandRow,
+  DbError,
+  dataVersion,
+  type JobRow,
+  type JobSettings,
+  type JobSummaryRow,
+  type Repos,
+} from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
 import { assertControlApplies } from './control.ts';
 import { flushFreedBytes, wipeJobCredentials } from './credential-wipe.ts';
@@ -152,6 +160,11 @@ export class Engine implements EngineController {
   private dbFailure: unknown = null;
   /** Snapshots of jobs that are not running, with the `updated_at` they were built from. */
   private readonly storedSnapshots = new Map<number, { updatedAt: number; snapshot: JobSnapshot }>();
+  /** Every job's id and `updated_at` in queue order, as read at `storedKey` (see `changeKey`). */
+  private storedOrder: { id: number; updatedAt: number }[] | null = null;
+  private storedKey: string | null = null;
+  /** Rows this connection changed that no snapshot needs to see (the lock's heartbeat). */
+  private ownQuietChanges = 0;
   readonly pid: number;
   readonly lockStaleMs: number;
 
@@ -322,13 +335,20 @@ export class Engine implements EngineController {
    */
   private heartbeat(): void {
     try {
+      const before = this.totalChanges();
       this.confirmLock();
+      // The heartbeat touches the lock row only: snapshots need not look for changed jobs.
+      this.ownQuietChanges += this.totalChanges() - before;
     } catch (error) {
       if (this.lockLost) return;
       this.log.error('cannot write the engine heartbeat', { error: String(error) });
       this.dbFailure ??= error;
       this.stop();
     }
+  }
+
+  private totalChanges(): number {
+    return (this.repos.db.query('SELECT total_changes() AS n').get() as { n: number }).n;
   }
 
   /** False once the lock is lost (checked at the top of the engine loop). */
@@ -826,7 +846,9 @@ export class Engine implements EngineController {
     const jobs = this.jobSnapshots();
     const snapshot: EngineSnapshot = Object.freeze({
       at: now,
-      jobs: Object.freeze(jobs),
+      // Read-only by its type; not Object.freeze-d: freezing an array of 10,000 jobs costs
+      // milliseconds on every snapshot.
+      jobs,
       activeJobs: this.runs.size,
       rateBytesPerSec: jobs.reduce((s, j) => s + j.rateBytesPerSec, 0),
       connections: jobs.reduce((s, j) => s + j.connections, 0),
@@ -839,29 +861,44 @@ export class Engine implements EngineController {
 
   /**
    * Every job in queue order. Running jobs come from their run; the others from a cache that
-   * re-reads a row (and its segments) only when its `updated_at` moved, so a snapshot costs one
-   * `SELECT id, updated_at` plus work for active or changed jobs, not a query per stored job.
+   * re-reads a row only when its `updated_at` moved, so a snapshot costs work for active or
+   * changed jobs only, not a query per stored job:
+   * - the list of ids and `updated_at` is read again only when something was committed since
+   *   (`PRAGMA data_version` for other processes, `total_changes()` for this connection, both
+   *   counters SQLite keeps for free); the engine's own heartbeat does not count;
+   * - a bulk read (the first snapshot) takes the rows with their segment sums from SQL, without
+   *   settings or segment rows; a stored job's `segments` are read from the DB the first time
+   *   someone looks at them (the TUI's selected job), once.
    * A job's cache entry is dropped while it runs, so the row it ends with is read again.
    */
   private jobSnapshots(): JobSnapshot[] {
-    const versions = this.repos.jobs.versions();
+    const key = this.changeKey();
+    if (key !== this.storedKey || this.storedOrder === null) {
+      this.storedOrder = this.repos.jobs.versions();
+      this.storedKey = key;
+    }
+    const versions = this.storedOrder;
     const changed = versions.filter((v) => {
       if (this.runs.has(v.id)) return false;
       return this.storedSnapshots.get(v.id)?.updatedAt !== v.updatedAt;
     });
     if (changed.length > 0) {
-      // Many changed rows (the first snapshot): read them all at once, two queries in all.
+      // Many changed rows (the first snapshot): one summary query (plus a GROUP BY) for all.
       const isBulk = changed.length > 32;
-      const rows = isBulk ? new Map(this.repos.jobs.list().map((j) => [j.id, j])) : null;
-      const segmentsByJob = isBulk ? this.repos.segments.listAll() : null;
+      const rows = isBulk ? new Map(this.repos.jobs.summaries().map((j) => [j.id, j])) : null;
       for (const v of changed) {
-        const job = rows ? rows.get(v.id) : this.repos.jobs.get(v.id);
+        const summary = rows?.get(v.id);
+        const job = rows ? summary : this.repos.jobs.get(v.id);
         if (!job) continue;
-        const segments = segmentsByJob ? (segmentsByJob.get(v.id) ?? []) : this.repos.segments.list(v.id);
-        this.storedSnapshots.set(v.id, {
-          updatedAt: job.updatedAt,
-          snapshot: storedJobSnapshot(job, segments.map(storedSegment)),
-        });
+        const snapshot = summary
+          ? this.lazySegments(
+              storedJobSnapshot(summary, [], {
+                writtenBytes: summary.segmentWrittenBytes,
+                count: summary.segmentCount,
+              }),
+            )
+          : storedJobSnapshot(job, this.repos.segments.list(v.id).map(storedSegment));
+        this.storedSnapshots.set(v.id, { updatedAt: job.updatedAt, snapshot });
       }
     }
     const jobs: JobSnapshot[] = [];
@@ -882,6 +919,36 @@ export class Engine implements EngineController {
     for (const id of this.storedSnapshots.keys()) if (!present.has(id)) this.storedSnapshots.delete(id);
     return jobs;
   }
+
+  /**
+   * What was committed to the DB, by anyone, as one comparable value: `data_version` moves on
+   * another connection's commit, `total_changes()` on this connection's writes.
+   */
+  private changeKey(): string {
+    return `${dataVersion(this.repos.db)}:${this.totalChanges() - this.ownQuietChanges}`;
+  }
+
+  /**
+   * A stored job's `segments`, read when first looked at (once). A read that fails (a DB
+   * failure) shows none this time and is tried again next time: a getter must not throw into a
+   * render.
+   */
+  private lazySegments(snapshot: JobSnapshot): JobSnapshot {
+    let loaded: readonly SegmentSnapshot[] | null = null;
+    return Object.defineProperty(snapshot, 'segments', {
+      enumerable: true,
+      get: (): readonly SegmentSnapshot[] => {
+        if (loaded) return loaded;
+        try {
+          loaded = Object.freeze(this.repos.segments.list(snapshot.id).map(storedSegment));
+          return loaded;
+        } catch (error) {
+          this.log.warn('cannot read segments', { jobId: snapshot.id, error: String(error) });
+          return [];
+        }
+      },
+    });
+  }
 }
 
 /** Cookies kept in the DB only with --remember-cookies; scoped to their domain and path. */
@@ -900,6 +967,7 @@ function liveJobSnapshot(job: JobRow, run: JobRun): JobSnapshot {
     limitBytesPerSec: run.bucket.rate,
     why: run.why,
     segments,
+    segmentCount: segments.length,
   };
 }
 
@@ -926,13 +994,28 @@ export function storedSegment(s: {
   };
 }
 
-export function storedJobSnapshot(job: JobRow, segments: SegmentSnapshot[]): JobSnapshot {
-  const doneBytes =
-    job.state === 'completed' ? (job.sizeBytes ?? 0) : segments.reduce((s, seg) => s + seg.writtenBytes, 0);
-  return { ...baseSnapshot(job), doneBytes, segments };
+/**
+ * A job that is not running, from its row and stored segments; or, with `sums` (a status
+ * listing), from the SQL sums of its segments, with an empty `segments` list.
+ */
+export function storedJobSnapshot(
+  job: SnapshotRow,
+  segments: SegmentSnapshot[],
+  sums?: { writtenBytes: number; count: number },
+): JobSnapshot {
+  const writtenBytes = sums ? sums.writtenBytes : segments.reduce((s, seg) => s + seg.writtenBytes, 0);
+  const doneBytes = job.state === 'completed' ? (job.sizeBytes ?? 0) : writtenBytes;
+  const snapshot = baseSnapshot(job) as { -readonly [K in keyof JobSnapshot]: JobSnapshot[K] };
+  snapshot.doneBytes = doneBytes;
+  snapshot.segments = segments;
+  snapshot.segmentCount = sums ? sums.count : segments.length;
+  return snapshot;
 }
 
-function baseSnapshot(job: JobRow): JobSnapshot {
+/** The columns of a job row a snapshot shows (a full row, or a listing's `JobSummaryRow`). */
+type SnapshotRow = Omit<JobSummaryRow, 'segmentWrittenBytes' | 'segmentCount'>;
+
+function baseSnapshot(job: SnapshotRow): JobSnapshot {
   return {
     id: job.id,
     url: redactUrl(job.url),
@@ -952,6 +1035,7 @@ function baseSnapshot(job: JobRow): JobSnapshot {
     errorMessage: job.errorMessage,
     why: job.why,
     segments: [],
+    segmentCount: 0,
     createdAt: job.createdAt,
     completedAt: job.completedAt,
   };

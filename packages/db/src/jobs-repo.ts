@@ -121,6 +121,30 @@ function toRow(raw: RawJob): JobRow {
   };
 }
 
+/** The columns of a job that a listing shows (`JobsRepo.summaries`), with its segments' sums. */
+export type JobSummaryRow = Pick<
+  JobRow,
+  | 'id'
+  | 'url'
+  | 'dir'
+  | 'fileName'
+  | 'sizeBytes'
+  | 'state'
+  | 'errorCode'
+  | 'errorMessage'
+  | 'why'
+  | 'connections'
+  | 'priority'
+  | 'limitBytesPerSec'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'completedAt'
+> & {
+  /** Sum of the stored `written_bytes` of its segments. */
+  segmentWrittenBytes: number;
+  segmentCount: number;
+};
+
 export interface NewJob {
   url: string;
   dir: string;
@@ -222,6 +246,38 @@ export class JobsRepo {
         updated_at: number;
       }[]
     ).map((r) => ({ id: r.id, updatedAt: r.updated_at }));
+  }
+
+  /**
+   * Every job in queue order with what a listing shows (see `JobSummaryRow`): no settings, and
+   * the sum of its segments' written bytes and their count, summed in SQL. Two queries whatever
+   * the number of jobs, rows named in SQL so no per-row mapping runs: `ddm status` of 10,000
+   * jobs reads no segment row into JavaScript. (Two, not one join: SQLite materialises a grouped
+   * subquery and indexes it on the fly, which costs more than the two scans.) Call it inside a
+   * transaction when the two must agree.
+   */
+  summaries(): JobSummaryRow[] {
+    const sums = new Map<number, { written: number; n: number }>();
+    const grouped = this.db
+      .query('SELECT job_id, SUM(written_bytes) AS written, COUNT(*) AS n FROM segments GROUP BY job_id')
+      .all() as { job_id: number; written: number; n: number }[];
+    for (const g of grouped) sums.set(g.job_id, g);
+    const rows = this.db
+      .query(
+        `SELECT id, url, dir, file_name AS fileName, size_bytes AS sizeBytes, state, error_code AS errorCode,
+           error_message AS errorMessage, why, connections, priority, limit_bytes_per_sec AS limitBytesPerSec,
+           created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt,
+           0 AS segmentWrittenBytes, 0 AS segmentCount
+         FROM jobs ORDER BY priority DESC, queue_pos ASC`,
+      )
+      .all() as JobSummaryRow[];
+    for (const row of rows) {
+      const sum = sums.get(row.id);
+      if (!sum) continue;
+      row.segmentWrittenBytes = sum.written;
+      row.segmentCount = sum.n;
+    }
+    return rows;
   }
 
   listByState(states: readonly JobStateName[]): JobRow[] {
