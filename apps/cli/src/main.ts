@@ -100,7 +100,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     );
 
   cli
-    .command('run', 'Run queued and interrupted jobs until none is left; exit 1 if any failed')
+    .command('run', 'Run queued and interrupted jobs until none is left; a failed job sets the exit code')
     .option('--watch', 'Stay up and pick up jobs queued later (daemon mode)')
     .option('--jobs <n>', 'Jobs downloading at once (config "jobs", 3)')
     .option('--limit <rate>', 'Global speed limit, e.g. 10M (config "max_bytes_per_sec")')

@@ -22,35 +22,55 @@ export async function getCommand(ctx: Context, out: Output, url: string, flags: 
   return reportJobs(out, job ? [job] : [], result.isInterrupted);
 }
 
-/** Prints each job's outcome; the exit code is the worst outcome's. */
+/** Prints each job's outcome; the exit code is the worst outcome's (see `jobsExitCode`). */
 export function reportJobs(out: Output, jobs: JobSnapshot[], isInterrupted: boolean): ExitCode {
   if (out.isJson) out.json({ jobs: jobs.map(jobJson) });
-  let code: ExitCode = EXIT.ok;
   for (const job of jobs) {
     if (job.state === 'completed') {
       if (!out.isJson) out.line(`${job.path}`);
-      continue;
-    }
-    if (job.state === 'failed') {
+    } else if (job.state === 'failed') {
       out.error(`${job.errorMessage ?? 'download failed'} (job ${job.id}, ${job.errorCode ?? 'ERR'})`);
-      const c = exitCodeFor(job.errorCode);
-      code = code === EXIT.ok ? c : code;
-      continue;
-    }
-    if (isInterrupted) {
+    } else if (isInterrupted) {
       out.note(`Interrupted: job ${job.id} is checkpointed; continue with: ddm run`);
-      code = EXIT.interrupted;
     } else if (job.state === 'canceled') {
       out.note(`Job ${job.id} was canceled`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
     } else if (job.state === 'paused') {
       out.note(`Job ${job.id} is paused; continue with: ddm resume ${job.id}`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
     } else {
       out.note(`Job ${job.id} is ${job.state}; continue with: ddm run`);
-      code = code === EXIT.ok ? EXIT.jobFailed : code;
     }
   }
+  return jobsExitCode(jobs, isInterrupted);
+}
+
+/**
+ * Most serious first: a disk or DB problem (5) outranks wrong data (4), a network failure (3),
+ * bad input (2), a busy engine (6) and a job that merely did not finish (1).
+ */
+const EXIT_SEVERITY: readonly ExitCode[] = [EXIT.io, EXIT.integrity, EXIT.network, EXIT.usage, EXIT.engineBusy];
+
+/**
+ * The exit code of `get`, `run` and `wait` for these jobs: 130 when interrupted; 0 when all
+ * completed; else the most serious code among the failed jobs' errors (`exitCodeFor`, ranked by
+ * `EXIT_SEVERITY`); 1 for a job that failed without a mapped code, was canceled, or is paused or
+ * still waiting.
+ */
+export function jobsExitCode(jobs: readonly JobSnapshot[], isInterrupted: boolean): ExitCode {
   if (isInterrupted) return EXIT.interrupted;
+  let code: ExitCode = EXIT.ok;
+  for (const job of jobs) {
+    if (job.state === 'completed') continue;
+    const c = job.state === 'failed' ? exitCodeFor(job.errorCode) : EXIT.jobFailed;
+    code = worseExit(code, c === EXIT.ok || c === EXIT.interrupted ? EXIT.jobFailed : c);
+  }
   return code;
+}
+
+function worseExit(a: ExitCode, b: ExitCode): ExitCode {
+  if (a === EXIT.ok) return b;
+  const rank = (c: ExitCode) => {
+    const i = EXIT_SEVERITY.indexOf(c);
+    return i === -1 ? EXIT_SEVERITY.length : i;
+  };
+  return rank(b) < rank(a) ? b : a;
 }

@@ -2,6 +2,7 @@ import type { Context } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
 import { runInForeground } from '../foreground.ts';
 import { jobJson, type Output } from '../output.ts';
+import { jobsExitCode } from './get.ts';
 
 /** `ddm run`: run queued and interrupted jobs until none is left (or, with --watch, until stopped). */
 export async function runCommand(ctx: Context, out: Output, flags: { watch?: boolean }): Promise<ExitCode> {
@@ -17,5 +18,6 @@ export async function runCommand(ctx: Context, out: Output, flags: { watch?: boo
     out.note('Interrupted: progress is checkpointed; continue with: ddm run');
     return EXIT.interrupted;
   }
-  return failed.length > 0 ? EXIT.jobFailed : EXIT.ok;
+  // The failing jobs' own codes (5 for a disk problem, 4 for a checksum, ...), as `ddm get`.
+  return jobsExitCode(result.jobs, false);
 }
