@@ -1,5 +1,6 @@
 /** Everything a command needs: paths, config, logger, DB, and an engine factory. */
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   type ConfigFlags,
   createLogger,
@@ -21,7 +22,7 @@ import {
   resolvePaths,
   settingsFromConfig,
 } from '@ddm/core';
-import { openDb, type Repos, reposFor } from '@ddm/db';
+import { type Database, DbError, openDb, type Repos, reposFor } from '@ddm/db';
 
 export interface GlobalFlags {
   json?: boolean;
@@ -93,18 +94,38 @@ function takeProxyVariables(): Record<string, string | undefined> {
   return env;
 }
 
-export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): Context {
+/**
+ * What a command does with the job DB. A `read` command (`status`) creates nothing: no folder,
+ * no DB, no log; it opens the DB read-only when this process cannot write it (a read-only
+ * mount, a file or folder without write permission) and shows no jobs when there is no DB yet.
+ */
+export type DbAccess = 'read' | 'write';
+
+/**
+ * Opens everything a command needs.
+ * @throws DbError ERR_DB_READONLY ("the job DB is read-only: <path>") for a `write` command
+ *   on a DB this process cannot write; the errors of `openDb`; DdmError ERR_IO (folders).
+ */
+export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}, access: DbAccess = 'write'): Context {
   const env = takeProxyVariables();
   const { paths, loaded } = loadContextConfig(
     { ...configFlags, ...(flags.verbose ? { logLevel: 'debug' as const } : {}) },
     env,
   );
-  ensureDirs(paths);
   const config = loaded.config;
-  const log = createLogger({ file: paths.logFile, level: config.logLevel, maxBytes: config.logMaxBytes });
+  const dbState = dbWritability(paths.dbFile);
+  if (access === 'write' && dbState === 'read-only') {
+    throw new DbError(`The job DB is read-only: ${paths.dbFile}`, 'ERR_DB_READONLY');
+  }
+  if (access === 'write') ensureDirs(paths);
+  const log = createLogger({
+    file: access === 'write' ? paths.logFile : null,
+    level: config.logLevel,
+    maxBytes: config.logMaxBytes,
+  });
   for (const note of loaded.notes) log.warn('config', { note });
-  const repos = reposFor(openDb(paths.dbFile));
-  ensurePrivateFile(paths.dbFile);
+  const repos = reposFor(access === 'write' ? openDb(paths.dbFile) : openForReading(paths.dbFile, dbState));
+  if (access === 'write') ensurePrivateFile(paths.dbFile);
   const settings = settingsFromConfig(config);
   let requestEnvironment: RequestEnvironment | null = null;
   const getRequestEnvironment = (): RequestEnvironment => {
@@ -139,6 +160,39 @@ export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): 
       }),
     close: () => repos.db.close(),
   };
+}
+
+/**
+ * Whether this process can write the DB: `missing` (no file yet), `read-only` (the file or its
+ * folder refuses writing: EACCES, EPERM, or EROFS on a read-only mount, which stops root too),
+ * else `writable`.
+ */
+export function dbWritability(path: string): 'missing' | 'writable' | 'read-only' {
+  if (!existsSync(path)) return 'missing';
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return 'writable';
+  } catch (error) {
+    const errno = (error as { code?: unknown }).code;
+    return errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? 'read-only' : 'writable';
+  }
+}
+
+/**
+ * The DB for a `read` command: an empty in-memory one when there is none yet (nothing is
+ * created), read-only when it cannot be written, else as usual (a migration may be written);
+ * a DB that refuses a write after all (SQLITE_READONLY) is opened again read-only.
+ */
+function openForReading(path: string, state: 'missing' | 'writable' | 'read-only'): Database {
+  if (state === 'missing') return openDb(':memory:');
+  if (state === 'read-only') return openDb(path, { isReadOnly: true });
+  try {
+    return openDb(path);
+  } catch (error) {
+    if (error instanceof DbError && error.code === 'ERR_DB_READONLY') return openDb(path, { isReadOnly: true });
+    throw error;
+  }
 }
 
 /** The directory downloads go to: `-d`, else `download_dir`, else the working directory. */

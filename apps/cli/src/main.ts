@@ -20,7 +20,7 @@ import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { tuiCommand } from './commands/tui.ts';
 import { waitCommand } from './commands/wait.ts';
-import { openContext } from './context.ts';
+import { type DbAccess, openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList } from './job-options.ts';
 import { createOutput, drainOutput, type Output } from './output.ts';
@@ -43,11 +43,12 @@ function configFlagsFrom(flags: Flags) {
 async function withContext(
   flags: Flags,
   fn: (ctx: ReturnType<typeof openContext>, out: Output) => Promise<ExitCode>,
+  access: DbAccess = 'write',
 ): Promise<ExitCode> {
   // mri turns `--proxy ''` into 0; an empty proxy means "no proxy, even if HTTP_PROXY is set".
   if (flags.proxy !== undefined) flags.proxy = flags.proxy === 0 ? '' : String(flags.proxy);
   const out = createOutput(flags);
-  const ctx = openContext(flags, configFlagsFrom(flags));
+  const ctx = openContext(flags, configFlagsFrom(flags), access);
   try {
     return await fn(ctx, out);
   } finally {
@@ -119,7 +120,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm status')
     .example('ddm status 3 --json')
     .action((id: string | undefined, flags: Flags) =>
-      run(withContext(flags, (ctx, out) => statusCommand(ctx, out, id))),
+      run(withContext(flags, (ctx, out) => statusCommand(ctx, out, id), 'read')),
     );
 
   for (const kind of ['pause', 'resume'] as const) {

@@ -132,7 +132,7 @@ describe('bad input: one line, documented exit code, no stack, nothing pretendin
 
   test('a database from a newer ddm is refused, not touched', async () => {
     using cli = cliHome();
-    expect((await cli.run(['status'])).exitCode).toBe(0);
+    expect((await cli.run(['run'])).exitCode).toBe(0);
     const db = openDb(join(cli.home, 'ddm.db'));
     db.run("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)");
     db.close();
@@ -167,12 +167,12 @@ describe('add, run, status', () => {
     expect(await sha256File(join(cli.dir, 'b.bin'))).toBe(b.sha256Hex());
   });
 
-  test('run exits 1 when a job failed and status names the error', async () => {
+  test("run exits with the failed job's code (3 for a 404) and status names the error", async () => {
     await using server = await startTestServer({ files: [] });
     using cli = cliHome();
     await cli.run(['add', server.url('/gone'), '-d', cli.dir]);
     const ran = await cli.run(['run']);
-    expect(ran.exitCode).toBe(1);
+    expect(ran.exitCode).toBe(3);
     const status = await cli.run(['status', '1']);
     expect(status.stdout).toContain('ERR_HTTP_STATUS');
     expect(status.stdout).toContain('404');

@@ -199,7 +199,8 @@ describe('a job whose cookies lived in a process that is gone', () => {
     // 2. A later process has no cookies: the job fails asking for the HAR, and sends nothing.
     const requestsBefore = server.requests.length;
     const run = await sandbox.run(['run'], { env: FAST_ENV });
-    expect(run.exitCode).toBe(1);
+    // ERR_CREDENTIALS_REQUIRED: the user must give the request again (2).
+    expect(run.exitCode).toBe(2);
     expect(server.requests.length).toBe(requestsBefore);
     const failed = (await sandbox.status()).jobs[0] as StatusJob;
     expect(failed.error?.code).toBe('ERR_CREDENTIALS_REQUIRED');
