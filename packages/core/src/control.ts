@@ -286,11 +286,28 @@ export class AttachedController implements EngineController {
     };
   }
 
+  /**
+   * The event timer's pass; never throws (a timer has nobody to throw to). A DB that cannot be
+   * read now is tried again on the next tick, and `snapshot()` reports the failure to the UI; a
+   * listener's error stays with that listener.
+   */
   private pollEvents(): void {
-    for (const row of this.repos.events.since(this.lastEventId)) {
+    let rows: ReturnType<Repos['events']['since']>;
+    try {
+      rows = this.repos.events.since(this.lastEventId);
+    } catch {
+      return;
+    }
+    for (const row of rows) {
       this.lastEventId = row.id;
       const event = { type: row.type, at: row.at, ...row.data } as unknown as EngineEvent;
-      for (const l of this.listeners) l(event);
+      for (const l of this.listeners) {
+        try {
+          l(event);
+        } catch {
+          // Same rule as Engine.emit: one listener's failure is not the channel's.
+        }
+      }
     }
   }
 

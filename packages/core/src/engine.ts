@@ -669,13 +669,36 @@ export class Engine implements EngineController {
       job,
     );
     this.runs.set(job.id, run);
-    const ended = run.run().then(
-      (outcome) => this.afterRun(run, outcome, summary),
-      (error) => {
-        this.log.error('job run crashed', { jobId: job.id, error: String(error) });
-        return this.afterRun(run, 'failed', summary);
-      },
-    );
+    const ended = run
+      .run()
+      .then(
+        (outcome) => this.afterRun(run, outcome, summary),
+        (error) => {
+          this.log.error('job run crashed', { jobId: job.id, error: String(error) });
+          // JobRun.run() records every failure on the job; it throws only when the DB refused
+          // that record (full, read-only, damaged). Scheduling on would start the same job
+          // again at once, forever: the engine stops and run() reports the DB's error.
+          if (error instanceof DbError && !this.lockLost) {
+            this.dbFailure ??= error;
+            this.stop();
+          }
+          return this.afterRun(run, 'failed', summary);
+        },
+      )
+      .catch((error): RunOutcome => {
+        // The run could not record its end (a DB that cannot be written: full, read-only):
+        // nobody awaits this promise yet, so it must not reject. The engine stops and run()
+        // reports the error; the job's row still says it was active, and the next run
+        // recovers it from its last checkpoint.
+        this.runs.delete(job.id);
+        this.runEnded.delete(job.id);
+        if (!this.lockLost) {
+          this.log.error('cannot record the end of a job', { jobId: job.id, error: String(error) });
+          this.dbFailure ??= error;
+          this.stop();
+        }
+        return 'failed';
+      });
     this.runEnded.set(job.id, ended);
   }
 
