@@ -5,6 +5,9 @@
 import { describe, expect, test } from 'bun:test';
 import { openDb, reposFor } from '@ddm/db';
 import { harness } from './engine-test-kit.ts';
+import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
+
+const MiB = 1024 * 1024;
 
 describe('Engine.snapshot with many stored jobs', () => {
   test('reads idle jobs and their segments once; later snapshots re-read only changed rows', async () => {
@@ -99,4 +102,51 @@ describe('Engine.snapshot with many stored jobs', () => {
       other.db.close();
     }
   });
+
+  test('while a job downloads, its checkpoints do not make snapshots re-list the stored jobs', async () => {
+    await using server = await startTestServer({
+      files: [{ path: '/f.bin', body: generatedBody(3 * MiB, 5), knobs: { throttleBytesPerSec: 1 * MiB } }],
+    });
+    await using h = harness();
+    const { repos } = h;
+    repos.db.transaction(() => {
+      for (let i = 0; i < 100; i++) {
+        repos.jobs.insert({
+          url: `http://127.0.0.1:9/f${i}`,
+          dir: h.dir,
+          fileName: `f${i}`,
+          connections: 2,
+          state: 'paused',
+        });
+      }
+    })();
+    const id = h.engine.addJob(server.url('/f.bin'), { dir: h.dir, connections: 1 });
+    let versions = 0;
+    const original = repos.jobs.versions;
+    repos.jobs.versions = () => {
+      versions++;
+      return original.call(repos.jobs);
+    };
+    const ran = h.engine.run();
+    await waitFor(() => h.engine.snapshot().jobs.find((j) => j.id === id && j.state === 'downloading'), {
+      what: 'the download',
+    });
+    const before = versions;
+    let snapshots = 0;
+    let checkpointsSeen = 0;
+    let lastDone = -1;
+    while (h.engine.snapshot().jobs.find((j) => j.id === id)?.state === 'downloading') {
+      const done = repos.segments.list(id).reduce((sum, s) => sum + s.writtenBytes, 0);
+      if (done !== lastDone) checkpointsSeen++;
+      lastDone = done;
+      snapshots++;
+      await Bun.sleep(110);
+    }
+    await ran;
+    expect(h.job(id).state).toBe('completed');
+    expect(checkpointsSeen).toBeGreaterThanOrEqual(5);
+    expect(snapshots).toBeGreaterThanOrEqual(5);
+    // Only the job's own state changes (downloading -> verifying -> completed) re-list.
+    expect(versions - before).toBeLessThanOrEqual(3);
+  }, 30_000);
 });

@@ -5,7 +5,7 @@
  */
 import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import {
   type CommandRow,
   DbError,
@@ -163,8 +163,13 @@ export class Engine implements EngineController {
   /** Every job's id and `updated_at` in queue order, as read at `storedKey` (see `changeKey`). */
   private storedOrder: { id: number; updatedAt: number }[] | null = null;
   private storedKey: string | null = null;
-  /** Rows this connection changed that no snapshot needs to see (the lock's heartbeat). */
+  /**
+   * Rows this connection changed that no stored job's snapshot depends on: the lock's heartbeat,
+   * event rows, and a running job's writes to its own rows (a running job is read fresh every
+   * snapshot, and re-read once it stops). See `quietly`.
+   */
   private ownQuietChanges = 0;
+  private quietDepth = 0;
   readonly pid: number;
   readonly lockStaleMs: number;
 
@@ -202,7 +207,7 @@ export class Engine implements EngineController {
     const jobId = 'jobId' in event ? event.jobId : null;
     try {
       this.checkLease();
-      this.repos.events.append(jobId, type, data, event.at);
+      this.quietly(() => this.repos.events.append(jobId, type, data, event.at));
     } catch (error) {
       this.log.warn('cannot record event', { type: event.type, error: String(error) });
     }
@@ -335,15 +340,29 @@ export class Engine implements EngineController {
    */
   private heartbeat(): void {
     try {
-      const before = this.totalChanges();
-      this.confirmLock();
       // The heartbeat touches the lock row only: snapshots need not look for changed jobs.
-      this.ownQuietChanges += this.totalChanges() - before;
+      this.quietly(() => this.confirmLock());
     } catch (error) {
       if (this.lockLost) return;
       this.log.error('cannot write the engine heartbeat', { error: String(error) });
       this.dbFailure ??= error;
       this.stop();
+    }
+  }
+
+  /**
+   * Runs `fn` and counts the rows it changed as quiet (see `ownQuietChanges`). Only the
+   * outermost call counts, so nested calls never count a row twice.
+   */
+  private quietly<T>(fn: () => T): T {
+    if (this.quietDepth > 0) return fn();
+    const before = this.totalChanges();
+    this.quietDepth++;
+    try {
+      return fn();
+    } finally {
+      this.quietDepth--;
+      this.ownQuietChanges += this.totalChanges() - before;
     }
   }
 
@@ -438,7 +457,10 @@ export class Engine implements EngineController {
   }
 
   private isPathReserved(path: string, exceptJobId: number): boolean {
-    for (const t of this.repos.jobs.targetPaths()) {
+    // Only a job named `name` or `name` minus ".part" can hold this path.
+    const name = basename(path);
+    const names = name.endsWith('.part') ? [name, name.slice(0, -'.part'.length)] : [name];
+    for (const t of this.repos.jobs.targetPathsNamed(names)) {
       if (t.id === exceptJobId) continue;
       const full = join(t.dir, t.fileName);
       if (full === path || `${full}.part` === path) return true;
@@ -661,7 +683,8 @@ export class Engine implements EngineController {
         requestContext: (j) => this.requestContext(j),
         transition: (id, to, reason) => this.transition(id, to, reason ?? null),
         emit: (e) => this.emit(e),
-        fenced: (fn) => this.fenced(fn),
+        // A run writes its own job's rows (checkpoints, why, its states): see `ownQuietChanges`.
+        fenced: (fn) => this.quietly(() => this.fenced(fn)),
         checkLease: () => this.checkLease(),
         confirmLock: () => this.confirmLock(),
         isPathReserved: (p, except) => this.isPathReserved(p, except),
@@ -913,6 +936,8 @@ export class Engine implements EngineController {
         const summary = rows?.get(v.id);
         const job = rows ? summary : this.repos.jobs.get(v.id);
         if (!job) continue;
+        // A job that ran was written quietly: the list's `updated_at` may be older than its row.
+        v.updatedAt = job.updatedAt;
         const snapshot = summary
           ? this.lazySegments(
               storedJobSnapshot(summary, [], {

@@ -319,4 +319,19 @@ export class JobsRepo {
       this.db.query('SELECT id, dir, file_name FROM jobs').all() as { id: number; dir: string; file_name: string }[]
     ).map((r) => ({ id: r.id, dir: r.dir, fileName: r.file_name }));
   }
+  /**
+   * `targetPaths` of the jobs whose file name is one of `fileNames` only: one scan inside
+   * SQLite, not every job's row into JavaScript (a name check with 10,000 jobs in the DB).
+   */
+  targetPathsNamed(fileNames: readonly string[]): { id: number; dir: string; fileName: string }[] {
+    if (fileNames.length === 0) return [];
+    const marks = fileNames.map(() => '?').join(',');
+    return (
+      this.db.query(`SELECT id, dir, file_name FROM jobs WHERE file_name IN (${marks})`).all(...fileNames) as {
+        id: number;
+        dir: string;
+        file_name: string;
+      }[]
+    ).map((r) => ({ id: r.id, dir: r.dir, fileName: r.file_name }));
+  }
 }
