@@ -30,6 +30,7 @@ import {
   textTable,
 } from './lib/report.ts';
 import { runStartupScenario, type StartupResult, startupTable } from './lib/startup.ts';
+import { runStatusScaleScenario } from './lib/status-scale.ts';
 import { firstLine, type MachineInfo, machineInfo, which } from './lib/system.ts';
 import { describeMany, describeSingle, downloadMany, downloadOne, type Tool, type ToolEnv } from './lib/tools.ts';
 import { runTuiScenario, type TuiResult, tuiAvailability, tuiTable } from './lib/tui.ts';
@@ -64,7 +65,7 @@ function planFor(args: BenchArgs): Plan {
     cappedBytes: args.isQuick ? 64 * MiB : 256 * MiB,
     smallFiles: args.isQuick ? 50 : 200,
     runs: args.runs,
-    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
   };
 }
 
@@ -647,6 +648,16 @@ async function main(): Promise<number> {
           log,
         })),
       );
+    }
+    if (wants(10)) {
+      const scale = await runStatusScaleScenario({
+        ddm,
+        scratchDir,
+        jobs: 10_000,
+        runs: Math.max(5, plan.runs * 3),
+        log,
+      });
+      notes.push(...scale.lines.map((line) => `scenario 10 (job DB at scale): ${line}`));
     }
     if (wants(5)) {
       const availability = tuiAvailability(ddm);

@@ -1,6 +1,7 @@
 /** Everything a command needs: paths, config, logger, the job store, and an engine factory. */
 import { resolve } from 'node:path';
 import {
+  assertJobDbWritable,
   type ConfigFlags,
   createLogger,
   type DdmConfig,
@@ -13,6 +14,7 @@ import {
   ensurePrivateFile,
   expandHome,
   homeDirFrom,
+  type JobDbAccess,
   type JobStore,
   type LoadedConfig,
   type Logger,
@@ -95,18 +97,38 @@ function takeProxyVariables(): Record<string, string | undefined> {
   return env;
 }
 
-export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}): Context {
+/**
+ * What a command does with the job DB. A `read` command (`status`) creates nothing: no folder,
+ * no DB, no log; it opens the DB read-only when this process cannot write it (a read-only
+ * mount, a file or folder without write permission) and shows no jobs when there is no DB yet.
+ */
+export type DbAccess = JobDbAccess;
+
+/**
+ * Opens everything a command needs.
+ * @throws DbError ERR_DB_READONLY ("the job DB is read-only: <path>") for a `write` command
+ *   on a DB this process cannot write; the errors of `openDb`; DdmError ERR_IO (folders).
+ */
+export function openContext(flags: GlobalFlags, configFlags: ConfigFlags = {}, access: DbAccess = 'write'): Context {
   const env = takeProxyVariables();
   const { paths, loaded } = loadContextConfig(
     { ...configFlags, ...(flags.verbose ? { logLevel: 'debug' as const } : {}) },
     env,
   );
-  ensureDirs(paths);
   const config = loaded.config;
-  const log = createLogger({ file: paths.logFile, level: config.logLevel, maxBytes: config.logMaxBytes });
+  if (access === 'write') {
+    // Before any folder or log is created: a read-only DB is the error to report.
+    assertJobDbWritable(paths.dbFile);
+    ensureDirs(paths);
+  }
+  const log = createLogger({
+    file: access === 'write' ? paths.logFile : null,
+    level: config.logLevel,
+    maxBytes: config.logMaxBytes,
+  });
   for (const note of loaded.notes) log.warn('config', { note });
-  const store = openJobStore(paths.dbFile);
-  ensurePrivateFile(paths.dbFile);
+  const store = openJobStore(paths.dbFile, access);
+  if (access === 'write') ensurePrivateFile(paths.dbFile);
   const settings = settingsFromConfig(config);
   let requestEnvironment: RequestEnvironment | null = null;
   const getRequestEnvironment = (): RequestEnvironment => {

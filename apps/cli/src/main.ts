@@ -16,7 +16,7 @@ import {
   toDbError,
 } from '@ddm/core';
 import { cac } from 'cac';
-import { openContext } from './context.ts';
+import { type DbAccess, openContext } from './context.ts';
 import { EXIT, type ExitCode, exitCodeFor } from './exit-codes.ts';
 import { asList, parseIntFlag, rewriteDeprecatedConnections, spellStdinInputFile } from './job-options.ts';
 import { createOutput, drainOutput, type Output } from './output.ts';
@@ -57,6 +57,7 @@ function configFlagsFrom(flags: Flags) {
 async function withContext(
   flags: Flags,
   fn: (ctx: ReturnType<typeof openContext>, out: Output) => Promise<ExitCode>,
+  access: DbAccess = 'write',
 ): Promise<ExitCode> {
   // mri turns `--proxy ''` into 0; an empty proxy means "no proxy, even if HTTP_PROXY is set".
   if (flags.proxy !== undefined) flags.proxy = flags.proxy === 0 ? '' : String(flags.proxy);
@@ -64,7 +65,7 @@ async function withContext(
   if (flags.timeout !== undefined && !(Number(flags.timeout) > 0)) {
     throw new DdmError(`--timeout must be a number of seconds above 0: ${flags.timeout}`, { code: 'ERR_USAGE' });
   }
-  const ctx = openContext(flags, configFlagsFrom(flags));
+  const ctx = openContext(flags, configFlagsFrom(flags), access);
   // Every run that skips certificate checks says so, even with --quiet (curl and wget do not).
   if (ctx.settings.isTlsInsecure) {
     process.stderr.write('ddm: warning: TLS certificates are not verified (-k/--insecure or tls.verify = "off")\n');
@@ -194,7 +195,13 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm status')
     .example('ddm status 3 --json')
     .action((id: string | undefined, flags: Flags) =>
-      run(withContext(flags, async (ctx, out) => (await import('./commands/status.ts')).statusCommand(ctx, out, id))),
+      run(
+        withContext(
+          flags,
+          async (ctx, out) => (await import('./commands/status.ts')).statusCommand(ctx, out, id),
+          'read',
+        ),
+      ),
     );
 
   for (const kind of ['pause', 'resume'] as const) {

@@ -234,7 +234,7 @@ export function jobDetail(
     `  File       ${job.path}`,
     `  Progress   ${formatBytes(job.doneBytes)} of ${job.sizeBytes === null ? 'unknown size' : formatBytes(job.sizeBytes)} (${percent(job)})`,
     `  Rate       ${formatRate(job.rateBytesPerSec)}, ETA ${formatDuration(job.etaSec)}`,
-    `  Conns      ${job.connections} open, up to ${job.maxConnections}; ${job.segments.length} segment(s)`,
+    `  Conns      ${job.connections} open, up to ${job.maxConnections}; ${job.segmentCount} segment(s)`,
     `  Limit      ${job.limitBytesPerSec === null ? 'none' : formatRate(job.limitBytesPerSec)}`,
   ];
   if (job.why) lines.push(`  Why        ${redactText(job.why)}`);
@@ -287,7 +287,7 @@ export function jobJson(job: JobSnapshot) {
     maxConnections: job.maxConnections,
     limitBytesPerSec: job.limitBytesPerSec,
     priority: job.priority,
-    segments: job.segments.length,
+    segments: job.segmentCount,
     why: job.why ? redactText(job.why) : null,
     error: job.errorCode ? { code: job.errorCode, message: redactText(job.errorMessage ?? '') } : null,
   };

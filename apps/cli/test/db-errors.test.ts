@@ -23,7 +23,7 @@ describe('job DB failures', () => {
 
   test('a DB locked longer than the busy timeout: ddm add says it is busy (exit 6), never "this is a bug"', async () => {
     await using sb = new Sandbox();
-    await sb.ok(['status']);
+    await sb.ok(['run']);
     const holder = new Database(join(sb.home, 'ddm.db'));
     holder.run('BEGIN EXCLUSIVE');
     try {

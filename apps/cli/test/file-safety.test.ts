@@ -36,8 +36,8 @@ describe('a planted .part', () => {
     symlinkSync(outside, part);
 
     const second = await cli.run(['run']);
-    // `ddm run` says "a job failed" (1) for any failure; the job's own code maps to exit 5.
-    expect(second.exitCode).toBe(1);
+    // `ddm run` exits with the job's own code, as `ddm get` does.
+    expect(second.exitCode).toBe(5);
     expect(second.stderr).toContain('ERR_UNSAFE_PATH');
     expect(second.stderr).toContain(part);
     expect(readFileSync(outside)).toEqual(Buffer.from(outsideBytes));

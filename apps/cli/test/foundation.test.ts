@@ -137,7 +137,7 @@ describe('bad input: one line, documented exit code, no stack, nothing pretendin
 
   test('a database from a newer ddm is refused, not touched', async () => {
     using cli = cliHome();
-    expect((await cli.run(['status'])).exitCode).toBe(0);
+    expect((await cli.run(['run'])).exitCode).toBe(0);
     const db = openDb(join(cli.home, 'ddm.db'));
     db.run("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)");
     db.close();

@@ -5,7 +5,7 @@
  * no engine running, the same command changes the job rows that the next run reads.
  */
 
-import { type CommandKind, type CommandRow, dataVersion, type Repos } from '@ddm/db';
+import { type CommandKind, type CommandRow, dataVersion, type JobSummaryRow, type Repos } from '@ddm/db';
 import { flushFreedBytes } from './credential-wipe.ts';
 import { isLockHolderAlive } from './engine-lock.ts';
 import { DdmError } from './errors.ts';
@@ -180,17 +180,28 @@ export function applyOffline(
   }
 }
 
+export interface SnapshotFromDbOptions {
+  /**
+   * Read every job's segments (the heatmap of an attached TUI). Without them (`ddm status`)
+   * each job's done bytes and segment count are summed in SQL and `segments` is empty, except
+   * for jobs the running engine reports live.
+   * @default true
+   */
+  withSegments?: boolean;
+}
+
 /**
  * A snapshot from the DB alone: what `status` and an attached TUI show. A fixed number of
- * queries whatever the number of jobs (jobs, every segment, live rows, the lock), read in one
- * transaction so the parts agree.
+ * queries whatever the number of jobs (jobs, every segment or their sums, live rows, the lock),
+ * read in one transaction so the parts agree.
  */
-export function snapshotFromDb(repos: Repos): EngineSnapshot {
+export function snapshotFromDb(repos: Repos, options: SnapshotFromDbOptions = {}): EngineSnapshot {
   const now = Date.now();
+  const withSegments = options.withSegments ?? true;
   const { rows, segmentsByJob, liveRows, engine } = repos.db
     .transaction(() => ({
-      rows: repos.jobs.list(),
-      segmentsByJob: repos.segments.listAll(),
+      rows: withSegments ? repos.jobs.list() : repos.jobs.summaries(),
+      segmentsByJob: withSegments ? repos.segments.listAll() : null,
       liveRows: repos.live.all(),
       engine: runningEngine(repos),
     }))
@@ -198,10 +209,13 @@ export function snapshotFromDb(repos: Repos): EngineSnapshot {
   const live = new Map(liveRows.map((l) => [l.jobId, l]));
   const jobs: JobSnapshot[] = rows.map((job) => {
     const l = engine ? live.get(job.id) : undefined;
-    const segments: SegmentSnapshot[] = l
-      ? (l.segments as SegmentSnapshot[])
-      : (segmentsByJob.get(job.id) ?? []).map(storedSegment);
-    const base = storedJobSnapshot(job, segments);
+    let base: JobSnapshot;
+    if (l) base = storedJobSnapshot(job, l.segments as SegmentSnapshot[]);
+    else if (segmentsByJob) base = storedJobSnapshot(job, (segmentsByJob.get(job.id) ?? []).map(storedSegment));
+    else {
+      const summary = job as JobSummaryRow;
+      base = storedJobSnapshot(summary, [], { writtenBytes: summary.segmentWrittenBytes, count: summary.segmentCount });
+    }
     if (!l) return base;
     const rate = l.rateBytesPerSec;
     return {
@@ -261,11 +275,28 @@ export class AttachedController implements EngineController {
     };
   }
 
+  /**
+   * The event timer's pass; never throws (a timer has nobody to throw to). A DB that cannot be
+   * read now is tried again on the next tick, and `snapshot()` reports the failure to the UI; a
+   * listener's error stays with that listener.
+   */
   private pollEvents(): void {
-    for (const row of this.repos.events.since(this.lastEventId)) {
+    let rows: ReturnType<Repos['events']['since']>;
+    try {
+      rows = this.repos.events.since(this.lastEventId);
+    } catch {
+      return;
+    }
+    for (const row of rows) {
       this.lastEventId = row.id;
       const event = { type: row.type, at: row.at, ...row.data } as unknown as EngineEvent;
-      for (const l of this.listeners) l(event);
+      for (const l of this.listeners) {
+        try {
+          l(event);
+        } catch {
+          // Same rule as Engine.emit: one listener's failure is not the channel's.
+        }
+      }
     }
   }
 

@@ -3,8 +3,8 @@
  * job with a JobRun, and is steered in-process (CLI, TUI) or from other processes through the
  * `commands` table, which it notices cheaply with `PRAGMA data_version`.
  */
-import { join, resolve } from 'node:path';
-import { type CommandRow, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
+import { basename, join, resolve } from 'node:path';
+import { type CommandRow, DbError, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
 import { applyToEngine } from './control.ts';
 import { flushFreedBytes } from './credential-wipe.ts';
@@ -57,6 +57,7 @@ export class Engine implements EngineController {
   readonly jobs: JobsService;
   /** The first DB failure seen by a timer; `run()` ends with it. */
   private dbFailure: unknown = null;
+  /** Snapshots of the jobs; also counts the engine's own writes that no stored job depends on. */
   private readonly storedSnapshots: JobSnapshotCache;
   readonly pid: number;
   readonly lockStaleMs: number;
@@ -80,7 +81,7 @@ export class Engine implements EngineController {
       this.wake();
     });
     this.jobs = new JobsService(this.repos, (fn) => this.lock.fenced(fn));
-    this.storedSnapshots = new JobSnapshotCache(this.repos);
+    this.storedSnapshots = new JobSnapshotCache(this.repos, this.log);
   }
 
   get settings(): EngineSettings {
@@ -103,7 +104,8 @@ export class Engine implements EngineController {
     const jobId = 'jobId' in event ? event.jobId : null;
     try {
       this.lock.checkLease();
-      this.repos.events.append(jobId, type, data, event.at);
+      // Event rows change no job's snapshot.
+      this.storedSnapshots.quietly(() => this.repos.events.append(jobId, type, data, event.at));
     } catch (error) {
       this.log.warn('cannot record event', { type: event.type, error: String(error) });
     }
@@ -138,7 +140,8 @@ export class Engine implements EngineController {
    */
   private heartbeat(): void {
     try {
-      this.lock.confirm();
+      // The heartbeat touches the lock row only: snapshots need not look for changed jobs.
+      this.storedSnapshots.quietly(() => this.lock.confirm());
     } catch (error) {
       if (this.lock.lost) return;
       this.log.error('cannot write the engine heartbeat', { error: String(error) });
@@ -225,7 +228,10 @@ export class Engine implements EngineController {
   }
 
   private isPathReserved(path: string, exceptJobId: number): boolean {
-    for (const t of this.repos.jobs.targetPaths()) {
+    // Only a job named `name` or `name` minus ".part" can hold this path.
+    const name = basename(path);
+    const names = name.endsWith('.part') ? [name, name.slice(0, -'.part'.length)] : [name];
+    for (const t of this.repos.jobs.targetPathsNamed(names)) {
       if (t.id === exceptJobId) continue;
       const full = join(t.dir, t.fileName);
       if (full === path || `${full}.part` === path) return true;
@@ -427,7 +433,8 @@ export class Engine implements EngineController {
         requestContext: (j) => this.requestContext(j),
         transition: (id, to, reason) => this.transition(id, to, reason ?? null),
         emit: (e) => this.emit(e),
-        fenced: (fn) => this.lock.fenced(fn),
+        // A run writes its own job's rows (checkpoints, why, its states): see `JobSnapshotCache.quietly`.
+        fenced: (fn) => this.storedSnapshots.quietly(() => this.lock.fenced(fn)),
         checkLease: () => this.lock.checkLease(),
         confirmLock: () => this.lock.confirm(),
         isPathReserved: (p, except) => this.isPathReserved(p, except),
@@ -435,13 +442,36 @@ export class Engine implements EngineController {
       job,
     );
     this.runs.set(job.id, run);
-    const ended = run.run().then(
-      (outcome) => this.afterRun(run, outcome, summary),
-      (error) => {
-        this.log.error('job run crashed', { jobId: job.id, error: String(error) });
-        return this.afterRun(run, 'failed', summary);
-      },
-    );
+    const ended = run
+      .run()
+      .then(
+        (outcome) => this.afterRun(run, outcome, summary),
+        (error) => {
+          this.log.error('job run crashed', { jobId: job.id, error: String(error) });
+          // JobRun.run() records every failure on the job; it throws only when the DB refused
+          // that record (full, read-only, damaged). Scheduling on would start the same job
+          // again at once, forever: the engine stops and run() reports the DB's error.
+          if (error instanceof DbError && !this.lock.lost) {
+            this.dbFailure ??= error;
+            this.stop();
+          }
+          return this.afterRun(run, 'failed', summary);
+        },
+      )
+      .catch((error): RunOutcome => {
+        // The run could not record its end (a DB that cannot be written: full, read-only):
+        // nobody awaits this promise yet, so it must not reject. The engine stops and run()
+        // reports the error; the job's row still says it was active, and the next run
+        // recovers it from its last checkpoint.
+        this.runs.delete(job.id);
+        this.runEnded.delete(job.id);
+        if (!this.lock.lost) {
+          this.log.error('cannot record the end of a job', { jobId: job.id, error: String(error) });
+          this.dbFailure ??= error;
+          this.stop();
+        }
+        return 'failed';
+      });
     this.runEnded.set(job.id, ended);
   }
 
@@ -574,7 +604,9 @@ export class Engine implements EngineController {
     const jobs = this.storedSnapshots.jobs(this.runs);
     const snapshot: EngineSnapshot = Object.freeze({
       at: now,
-      jobs: Object.freeze(jobs),
+      // Read-only by its type; not Object.freeze-d: freezing an array of 10,000 jobs costs
+      // milliseconds on every snapshot.
+      jobs,
       activeJobs: this.runs.size,
       rateBytesPerSec: jobs.reduce((s, j) => s + j.rateBytesPerSec, 0),
       connections: jobs.reduce((s, j) => s + j.connections, 0),

@@ -368,10 +368,14 @@ export class JobRun {
     const settings = this.deps.settings();
     const checkpointTimer = setInterval(() => {
       // A periodic checkpoint is skipped while one is still syncing; stops force a fresh one.
-      if (!this.isCheckpointing) void this.checkpoint().catch(() => {});
+      if (!this.isCheckpointing) void this.checkpoint().catch((error) => this.failFromTimer(error));
     }, settings.checkpointIntervalMs);
     const monitorTimer = setInterval(() => {
-      this.rateBytesPerSec = this.monitor.tick(this.segments, this.job.finalUrl);
+      try {
+        this.rateBytesPerSec = this.monitor.tick(this.segments, this.job.finalUrl);
+      } catch (error) {
+        this.failFromTimer(error);
+      }
     }, MONITOR_INTERVAL_MS);
     this.workers = new SegmentWorkers({
       run: this,
@@ -465,7 +469,20 @@ export class JobRun {
     this.bytesSinceCheckpoint += bytes;
     const size = this.job.sizeBytes ?? 0;
     const threshold = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.floor(size / 100)));
-    if (this.bytesSinceCheckpoint >= threshold && !this.isCheckpointing) void this.checkpoint().catch(() => {});
+    if (this.bytesSinceCheckpoint >= threshold && !this.isCheckpointing) {
+      void this.checkpoint().catch((error) => this.failFromTimer(error));
+    }
+  }
+
+  /**
+   * A failure in work nobody awaits (a timer's checkpoint or monitor pass): it has nobody to
+   * throw to, so it ends this attempt the way a failing worker does, and the run reports it (a
+   * DB failure such as a full disk reaches the engine, which ends with it). Never throws.
+   */
+  private failFromTimer(error: unknown): void {
+    if (this.signal.aborted) return;
+    this.fatalError ??= error;
+    this.fatalAbort.abort(error);
   }
 
   /** fdatasync, then one transaction with every segment's written bytes: the DB never claims unsynced data. */

@@ -5,12 +5,24 @@
  * `JobsService`.
  */
 import type { Database } from 'bun:sqlite';
-import { type CommandKind, type EventRow, type HostRow, type JobRow, openDb, type Repos, reposFor } from '@ddm/db';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  type CommandKind,
+  DbError,
+  type EventRow,
+  type HostRow,
+  type JobRow,
+  openDb,
+  type Repos,
+  reposFor,
+} from '@ddm/db';
 import {
   AttachedController,
   type CommandResult,
   type RunningEngine,
   runningEngine,
+  type SnapshotFromDbOptions,
   sendCommand,
   snapshotFromDb,
 } from './control.ts';
@@ -50,9 +62,12 @@ export class JobStore {
     return runningEngine(this.#repos);
   }
 
-  /** A snapshot from the DB alone (see `snapshotFromDb`). */
-  snapshot(): EngineSnapshot {
-    return snapshotFromDb(this.#repos);
+  /**
+   * A snapshot from the DB alone (see `snapshotFromDb`); `{withSegments: false}` for a listing
+   * (`ddm status`): segment sums from SQL, no segment rows.
+   */
+  snapshot(options: SnapshotFromDbOptions = {}): EngineSnapshot {
+    return snapshotFromDb(this.#repos, options);
   }
 
   /**
@@ -105,9 +120,65 @@ export class JobStore {
 }
 
 /**
- * Opens (creating and migrating when needed) the job DB at `dbFile`.
- * @throws DbError (ERR_DB_*) when it cannot be opened, is damaged, or is from a newer ddm.
+ * What a front end does with the job DB. A `read` front end (`ddm status`) creates nothing: it
+ * opens the DB read-only when this process cannot write it (a read-only mount, a file or folder
+ * without write permission) and sees an empty DB when there is none yet.
  */
-export function openJobStore(dbFile: string): JobStore {
+export type JobDbAccess = 'read' | 'write';
+
+/**
+ * Opens the job DB at `dbFile`. `write` (the default) creates and migrates it when needed;
+ * `read` creates nothing (see `JobDbAccess`).
+ * @throws DbError ERR_DB_READONLY ("The job DB is read-only: <path>") for `write` on a DB this
+ *   process cannot write; (ERR_DB_*) when it cannot be opened, is damaged, or is from a newer
+ *   ddm (or, read-only, has an older schema that would need migrating).
+ */
+export function openJobStore(dbFile: string, access: JobDbAccess = 'write'): JobStore {
+  if (access === 'read') return new JobStore(openForReading(dbFile, jobDbWritability(dbFile)));
+  assertJobDbWritable(dbFile);
   return new JobStore(openDb(dbFile));
+}
+
+/**
+ * Throws when the job DB exists and this process cannot write it; a front end checks this
+ * before it creates its folders and log for a command that writes.
+ * @throws DbError ERR_DB_READONLY naming the DB.
+ */
+export function assertJobDbWritable(dbFile: string): void {
+  if (jobDbWritability(dbFile) === 'read-only') {
+    throw new DbError(`The job DB is read-only: ${dbFile}`, 'ERR_DB_READONLY');
+  }
+}
+
+/**
+ * Whether this process can write the DB: `missing` (no file yet), `read-only` (the file or its
+ * folder refuses writing: EACCES, EPERM, or EROFS on a read-only mount, which stops root too),
+ * else `writable`.
+ */
+export function jobDbWritability(path: string): 'missing' | 'writable' | 'read-only' {
+  if (!existsSync(path)) return 'missing';
+  try {
+    accessSync(path, constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+    return 'writable';
+  } catch (error) {
+    const errno = (error as { code?: unknown }).code;
+    return errno === 'EACCES' || errno === 'EPERM' || errno === 'EROFS' ? 'read-only' : 'writable';
+  }
+}
+
+/**
+ * The DB for a `read` front end: an empty in-memory one when there is none yet (nothing is
+ * created), read-only when it cannot be written, else as usual (a migration may be written);
+ * a DB that refuses a write after all (SQLITE_READONLY) is opened again read-only.
+ */
+function openForReading(path: string, state: 'missing' | 'writable' | 'read-only'): Database {
+  if (state === 'missing') return openDb(':memory:');
+  if (state === 'read-only') return openDb(path, { isReadOnly: true });
+  try {
+    return openDb(path);
+  } catch (error) {
+    if (error instanceof DbError && error.code === 'ERR_DB_READONLY') return openDb(path, { isReadOnly: true });
+    throw error;
+  }
 }

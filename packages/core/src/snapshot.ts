@@ -3,8 +3,9 @@
  * from its run while it runs. Shared by the engine and the DB-only view (`snapshotFromDb`).
  */
 import { join } from 'node:path';
-import type { JobRow, Repos } from '@ddm/db';
+import { dataVersion, type JobRow, type JobSummaryRow, type Repos } from '@ddm/db';
 import type { ErrorCode } from './errors.ts';
+import type { Logger } from './log.ts';
 import { redactUrl } from './redact.ts';
 import type { JobSnapshot, SegmentSnapshot } from './types.ts';
 
@@ -36,6 +37,7 @@ export function liveJobSnapshot(job: JobRow, run: LiveRun): JobSnapshot {
     limitBytesPerSec: run.bucket.rate,
     why: run.why,
     segments,
+    segmentCount: segments.length,
   };
 }
 
@@ -62,14 +64,33 @@ export function storedSegment(s: {
   };
 }
 
-export function storedJobSnapshot(job: JobRow, segments: SegmentSnapshot[]): JobSnapshot {
-  const doneBytes =
-    job.state === 'completed' ? (job.sizeBytes ?? 0) : segments.reduce((s, seg) => s + seg.writtenBytes, 0);
-  return { ...baseSnapshot(job), doneBytes, segments };
+/**
+ * A job that is not running, from its row and stored segments; or, with `sums` (a status
+ * listing), from the SQL sums of its segments, with an empty `segments` list.
+ */
+export function storedJobSnapshot(
+  job: SnapshotRow,
+  segments: SegmentSnapshot[],
+  sums?: { writtenBytes: number; count: number },
+): JobSnapshot {
+  const writtenBytes = sums ? sums.writtenBytes : segments.reduce((s, seg) => s + seg.writtenBytes, 0);
+  const doneBytes = job.state === 'completed' ? (job.sizeBytes ?? 0) : writtenBytes;
+  const snapshot = baseSnapshot(job) as { -readonly [K in keyof JobSnapshot]: JobSnapshot[K] };
+  snapshot.doneBytes = doneBytes;
+  snapshot.segments = segments;
+  snapshot.segmentCount = sums ? sums.count : segments.length;
+  return snapshot;
 }
 
-function baseSnapshot(job: JobRow): JobSnapshot {
-  const mirrors = job.settings.mirrors;
+/**
+ * The columns of a job a snapshot shows: a full row (mirrors in its settings) or a listing's
+ * `JobSummaryRow` (mirrors alone, without the rest of the settings).
+ */
+export type SnapshotRow = Omit<JobSummaryRow, 'segmentWrittenBytes' | 'segmentCount' | 'mirrors'> &
+  ({ settings: Pick<JobRow['settings'], 'mirrors'> } | { mirrors: readonly string[] | null });
+
+function baseSnapshot(job: SnapshotRow): JobSnapshot {
+  const mirrors = 'settings' in job ? job.settings.mirrors : job.mirrors;
   return {
     ...(mirrors && mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
     id: job.id,
@@ -90,6 +111,7 @@ function baseSnapshot(job: JobRow): JobSnapshot {
     errorMessage: job.errorMessage,
     why: job.why,
     segments: [],
+    segmentCount: 0,
     createdAt: job.createdAt,
     completedAt: job.completedAt,
   };
@@ -97,36 +119,83 @@ function baseSnapshot(job: JobRow): JobSnapshot {
 
 /**
  * Snapshots of every job in queue order for the engine. Running jobs come from their run; the
- * others from a cache that re-reads a row (and its segments) only when its `updated_at` moved,
- * so a snapshot costs one `SELECT id, updated_at` plus work for active or changed jobs, not a
- * query per stored job. A job's cache entry is dropped while it runs, so the row it ends with is
- * read again.
+ * others from a cache that re-reads a row only when its `updated_at` moved, so a snapshot costs
+ * work for active or changed jobs only, not a query per stored job:
+ * - the list of ids and `updated_at` is read again only when something was committed since
+ *   (`PRAGMA data_version` for other processes, `total_changes()` for this connection, both
+ *   counters SQLite keeps for free); changes made through `quietly` (the engine's heartbeat, its
+ *   events, a running job's writes to its own rows) do not count;
+ * - a bulk read (the first snapshot) takes the rows with their segment sums from SQL, without
+ *   settings or segment rows; a stored job's `segments` are read from the DB the first time
+ *   someone looks at them (the TUI's selected job), once.
+ * A job's cache entry is dropped while it runs, so the row it ends with is read again.
  */
 export class JobSnapshotCache {
   /** Snapshots of jobs that are not running, with the `updated_at` they were built from. */
   private readonly stored = new Map<number, { updatedAt: number; snapshot: JobSnapshot }>();
+  /** Every job's id and `updated_at` in queue order, as read at `storedKey` (see `changeKey`). */
+  private storedOrder: { id: number; updatedAt: number }[] | null = null;
+  private storedKey: string | null = null;
+  /**
+   * Rows this connection changed that no stored job's snapshot depends on: the lock's heartbeat,
+   * event rows, and a running job's writes to its own rows (a running job is read fresh every
+   * snapshot, and re-read once it stops). See `quietly`.
+   */
+  private ownQuietChanges = 0;
+  private quietDepth = 0;
 
-  constructor(private readonly repos: Repos) {}
+  constructor(
+    private readonly repos: Repos,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Runs `fn` and counts the rows it changed as quiet: rows no stored job's snapshot depends on
+   * (see `ownQuietChanges`). Only the outermost call counts, so nested calls never count a row
+   * twice.
+   */
+  quietly<T>(fn: () => T): T {
+    if (this.quietDepth > 0) return fn();
+    const before = this.totalChanges();
+    this.quietDepth++;
+    try {
+      return fn();
+    } finally {
+      this.quietDepth--;
+      this.ownQuietChanges += this.totalChanges() - before;
+    }
+  }
 
   jobs(runs: ReadonlyMap<number, LiveRun>): JobSnapshot[] {
-    const versions = this.repos.jobs.versions();
+    const key = this.changeKey();
+    if (key !== this.storedKey || this.storedOrder === null) {
+      this.storedOrder = this.repos.jobs.versions();
+      this.storedKey = key;
+    }
+    const versions = this.storedOrder;
     const changed = versions.filter((v) => {
       if (runs.has(v.id)) return false;
       return this.stored.get(v.id)?.updatedAt !== v.updatedAt;
     });
     if (changed.length > 0) {
-      // Many changed rows (the first snapshot): read them all at once, two queries in all.
+      // Many changed rows (the first snapshot): one summary query (plus a GROUP BY) for all.
       const isBulk = changed.length > 32;
-      const rows = isBulk ? new Map(this.repos.jobs.list().map((j) => [j.id, j])) : null;
-      const segmentsByJob = isBulk ? this.repos.segments.listAll() : null;
+      const rows = isBulk ? new Map(this.repos.jobs.summaries().map((j) => [j.id, j])) : null;
       for (const v of changed) {
-        const job = rows ? rows.get(v.id) : this.repos.jobs.get(v.id);
+        const summary = rows?.get(v.id);
+        const job = rows ? summary : this.repos.jobs.get(v.id);
         if (!job) continue;
-        const segments = segmentsByJob ? (segmentsByJob.get(v.id) ?? []) : this.repos.segments.list(v.id);
-        this.stored.set(v.id, {
-          updatedAt: job.updatedAt,
-          snapshot: storedJobSnapshot(job, segments.map(storedSegment)),
-        });
+        // A job that ran was written quietly: the list's `updated_at` may be older than its row.
+        v.updatedAt = job.updatedAt;
+        const snapshot = summary
+          ? this.lazySegments(
+              storedJobSnapshot(summary, [], {
+                writtenBytes: summary.segmentWrittenBytes,
+                count: summary.segmentCount,
+              }),
+            )
+          : storedJobSnapshot(job, this.repos.segments.list(v.id).map(storedSegment));
+        this.stored.set(v.id, { updatedAt: job.updatedAt, snapshot });
       }
     }
     const jobs: JobSnapshot[] = [];
@@ -146,5 +215,39 @@ export class JobSnapshotCache {
     }
     for (const id of this.stored.keys()) if (!present.has(id)) this.stored.delete(id);
     return jobs;
+  }
+
+  private totalChanges(): number {
+    return (this.repos.db.query('SELECT total_changes() AS n').get() as { n: number }).n;
+  }
+
+  /**
+   * What was committed to the DB, by anyone, as one comparable value: `data_version` moves on
+   * another connection's commit, `total_changes()` on this connection's writes.
+   */
+  private changeKey(): string {
+    return `${dataVersion(this.repos.db)}:${this.totalChanges() - this.ownQuietChanges}`;
+  }
+
+  /**
+   * A stored job's `segments`, read when first looked at (once). A read that fails (a DB
+   * failure) shows none this time and is tried again next time: a getter must not throw into a
+   * render.
+   */
+  private lazySegments(snapshot: JobSnapshot): JobSnapshot {
+    let loaded: readonly SegmentSnapshot[] | null = null;
+    return Object.defineProperty(snapshot, 'segments', {
+      enumerable: true,
+      get: (): readonly SegmentSnapshot[] => {
+        if (loaded) return loaded;
+        try {
+          loaded = Object.freeze(this.repos.segments.list(snapshot.id).map(storedSegment));
+          return loaded;
+        } catch (error) {
+          this.log.warn('cannot read segments', { jobId: snapshot.id, error: String(error) });
+          return [];
+        }
+      },
+    });
   }
 }

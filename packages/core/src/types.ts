@@ -48,7 +48,13 @@ export interface JobSnapshot {
   readonly errorMessage: string | null;
   /** Why the job is the way it is: "single connection: server sent no Accept-Ranges", ... */
   readonly why: string | null;
+  /**
+   * The job's segments. Empty in a summary snapshot (`snapshotFromDb(repos, {withSegments:
+   * false})`, what `ddm status` reads); `segmentCount` is always right.
+   */
   readonly segments: readonly SegmentSnapshot[];
+  /** How many segments the job has (also in a summary snapshot). */
+  readonly segmentCount: number;
   readonly createdAt: number;
   readonly completedAt: number | null;
   /** Every URI stored for the file (an input file's or addUri's mirrors), redacted; absent when none. */

@@ -123,6 +123,32 @@ function toRow(raw: RawJob): JobRow {
   };
 }
 
+/** The columns of a job that a listing shows (`JobsRepo.summaries`), with its segments' sums. */
+export type JobSummaryRow = Pick<
+  JobRow,
+  | 'id'
+  | 'url'
+  | 'dir'
+  | 'fileName'
+  | 'sizeBytes'
+  | 'state'
+  | 'errorCode'
+  | 'errorMessage'
+  | 'why'
+  | 'connections'
+  | 'priority'
+  | 'limitBytesPerSec'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'completedAt'
+> & {
+  /** `settings.mirrors` (the one setting a listing shows: the RPC server lists a job's URIs), or null. */
+  mirrors: string[] | null;
+  /** Sum of the stored `written_bytes` of its segments. */
+  segmentWrittenBytes: number;
+  segmentCount: number;
+};
+
 export interface NewJob {
   url: string;
   dir: string;
@@ -226,6 +252,41 @@ export class JobsRepo {
     ).map((r) => ({ id: r.id, updatedAt: r.updated_at }));
   }
 
+  /**
+   * Every job in queue order with what a listing shows (see `JobSummaryRow`): no settings but
+   * the mirrors (taken out of the settings JSON in SQL, parsed only for a job that has some),
+   * and the sum of its segments' written bytes and their count, summed in SQL. Two queries whatever
+   * the number of jobs, rows named in SQL so no per-row mapping runs: `ddm status` of 10,000
+   * jobs reads no segment row into JavaScript. (Two, not one join: SQLite materialises a grouped
+   * subquery and indexes it on the fly, which costs more than the two scans.) Call it inside a
+   * transaction when the two must agree.
+   */
+  summaries(): JobSummaryRow[] {
+    const sums = new Map<number, { written: number; n: number }>();
+    const grouped = this.db
+      .query('SELECT job_id, SUM(written_bytes) AS written, COUNT(*) AS n FROM segments GROUP BY job_id')
+      .all() as { job_id: number; written: number; n: number }[];
+    for (const g of grouped) sums.set(g.job_id, g);
+    const rows = this.db
+      .query(
+        `SELECT id, url, dir, file_name AS fileName, size_bytes AS sizeBytes, state, error_code AS errorCode,
+           error_message AS errorMessage, why, connections, priority, limit_bytes_per_sec AS limitBytesPerSec,
+           created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt,
+           json_extract(settings_json, '$.mirrors') AS mirrors, 0 AS segmentWrittenBytes, 0 AS segmentCount
+         FROM jobs ORDER BY priority DESC, queue_pos ASC`,
+      )
+      .all() as JobSummaryRow[];
+    for (const row of rows) {
+      // json_extract gives an array as its JSON text.
+      if (row.mirrors !== null) row.mirrors = JSON.parse(row.mirrors as unknown as string) as string[];
+      const sum = sums.get(row.id);
+      if (!sum) continue;
+      row.segmentWrittenBytes = sum.written;
+      row.segmentCount = sum.n;
+    }
+    return rows;
+  }
+
   listByState(states: readonly JobStateName[]): JobRow[] {
     const marks = states.map(() => '?').join(',');
     return (
@@ -263,6 +324,21 @@ export class JobsRepo {
   targetPaths(): { id: number; dir: string; fileName: string }[] {
     return (
       this.db.query('SELECT id, dir, file_name FROM jobs').all() as { id: number; dir: string; file_name: string }[]
+    ).map((r) => ({ id: r.id, dir: r.dir, fileName: r.file_name }));
+  }
+  /**
+   * `targetPaths` of the jobs whose file name is one of `fileNames` only: one scan inside
+   * SQLite, not every job's row into JavaScript (a name check with 10,000 jobs in the DB).
+   */
+  targetPathsNamed(fileNames: readonly string[]): { id: number; dir: string; fileName: string }[] {
+    if (fileNames.length === 0) return [];
+    const marks = fileNames.map(() => '?').join(',');
+    return (
+      this.db.query(`SELECT id, dir, file_name FROM jobs WHERE file_name IN (${marks})`).all(...fileNames) as {
+        id: number;
+        dir: string;
+        file_name: string;
+      }[]
     ).map((r) => ({ id: r.id, dir: r.dir, fileName: r.file_name }));
   }
 }

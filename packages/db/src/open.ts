@@ -1,6 +1,6 @@
-import type { Database } from 'bun:sqlite';
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { DbError, toDbError } from './errors.ts';
+import { constants, type Database } from 'bun:sqlite';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { DbError, sqliteCodeOf, toDbError } from './errors.ts';
 import { LATEST_VERSION, migrate, readSchemaVersion } from './migrate.ts';
 import { DdmDatabase } from './write.ts';
 
@@ -29,12 +29,11 @@ export interface OpenDbOptions {
  */
 export function openDb(path: string, options: OpenDbOptions = {}): Database {
   const isReadOnly = options.isReadOnly === true && path !== ':memory:';
+  if (isReadOnly) return openReadOnly(path, options);
   let db: Database;
   try {
-    if (!isReadOnly && path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-    db = isReadOnly
-      ? new DdmDatabase(path, { readonly: true, strict: true })
-      : new DdmDatabase(path, { create: true, strict: true });
+    if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    db = new DdmDatabase(path, { create: true, strict: true });
   } catch (error) {
     const mapped = toDbError(error, path);
     if (mapped instanceof DbError) throw mapped;
@@ -43,10 +42,6 @@ export function openDb(path: string, options: OpenDbOptions = {}): Database {
   try {
     db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     if (options.maxPageCount !== undefined) db.run(`PRAGMA max_page_count = ${options.maxPageCount}`);
-    if (isReadOnly) {
-      checkReadOnlySchema(db, path);
-      return db;
-    }
     db.run('PRAGMA journal_mode = WAL');
     db.run('PRAGMA synchronous = NORMAL');
     db.run('PRAGMA foreign_keys = ON');
@@ -66,6 +61,51 @@ export function openDb(path: string, options: OpenDbOptions = {}): Database {
     throw new DbError(`Cannot use the job DB: ${path}`, 'ERR_DB_OPEN', error);
   }
   return db;
+}
+
+/**
+ * Opens an existing DB read-only. A WAL database needs its `-shm` file, which SQLite cannot
+ * create in a folder it cannot write (a read-only mount): SQLITE_CANTOPEN. When no `-wal` file
+ * holds commits (the last writer closed cleanly, and nobody can write here to start one), the
+ * main file is the whole DB and is opened `immutable` (no locks, no `-shm`); a `-wal` with
+ * commits that cannot be read this way is an error rather than a stale view.
+ */
+function openReadOnly(path: string, options: OpenDbOptions): Database {
+  const attempt = (open: () => Database): Database => {
+    const db = open();
+    try {
+      db.run(`PRAGMA busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      checkReadOnlySchema(db, path);
+      return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  };
+  try {
+    try {
+      return attempt(() => new DdmDatabase(path, { readonly: true, strict: true }));
+    } catch (error) {
+      if (sqliteCodeOf(error) !== SQLITE_CANTOPEN || !existsSync(path) || hasWalCommits(path)) throw error;
+      const uri = `file:${path.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}?immutable=1`;
+      return attempt(() => new DdmDatabase(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI));
+    }
+  } catch (error) {
+    if (error instanceof DbError) throw error;
+    const mapped = toDbError(error, path);
+    if (mapped instanceof DbError) throw mapped;
+    throw new DbError(`Cannot open the job DB read-only: ${path}`, 'ERR_DB_OPEN', error);
+  }
+}
+
+const SQLITE_CANTOPEN = 14;
+
+function hasWalCommits(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size > 0;
+  } catch {
+    return false;
+  }
 }
 
 /** A read-only DB can be read only when it already has this ddm's schema (it cannot migrate). */

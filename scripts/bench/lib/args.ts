@@ -36,13 +36,15 @@ Scenarios (all by default; every download is checked by SHA-256):
   8  start-up: ddm --help, --version and status on an empty DDM_HOME (hyperfine -N -w 3 when
      installed), median wall time
   9  peak RSS flat in file size: ddm at 16 connections on the big file and on --big-size
+  10 the job DB at scale: \`ddm status\` (table and --json) and the CPU of one download with
+     10,000 jobs stored (also alone: bun scripts/bench/status-scale.ts)
 
 At the end, one table holds every target of issue 14 (start-up, RSS, CPU/GiB, throughput vs
 curl, curl+sync and aria2c, tmpfs, TUI cost) from the scenarios that ran.
 
   --quick          256 MiB instead of 1 GiB, 64 MiB instead of 256 MiB, 512 MiB instead of
                    4 GiB, 50 files, 1 run
-  --scenario N     run only scenario N (1-9; repeat or use a comma list)
+  --scenario N     run only scenario N (1-10; repeat or use a comma list)
   --runs N         runs per row, the median is reported (default 3, --quick 1)
   --size MiB       size of the big file (scenarios 1, 6, 7, 9; default 1024)
   --big-size MiB   the large size of scenario 9 (default 4096)
@@ -76,7 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     .map((s) => Number(s.trim()))
     .filter((n, i, all) => all.indexOf(n) === i);
   for (const n of scenarios) {
-    if (!Number.isInteger(n) || n < 1 || n > 9) throw new Error(`--scenario must be 1 to 9: ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 10) throw new Error(`--scenario must be 1 to 10: ${n}`);
   }
   const isQuick = values.quick === true;
   const runs = values.runs === undefined ? (isQuick ? 1 : 3) : Number(values.runs);

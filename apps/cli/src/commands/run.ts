@@ -26,5 +26,6 @@ export async function runCommand(ctx: Context, out: Output, flags: { watch?: boo
     out.note('Interrupted: progress is checkpointed; continue with: ddm run');
     return EXIT.interrupted;
   }
+  // The failing jobs' own codes (5 for a disk problem, 4 for a checksum, ...), as `ddm get`.
   return jobsExitCode(result.jobs, false);
 }

@@ -51,6 +51,7 @@ export function makeJob(overrides: Partial<JobSnapshot> & Pick<JobSnapshot, 'id'
     errorMessage: null,
     why: null,
     segments: [],
+    segmentCount: overrides.segments?.length ?? 0,
     createdAt: 0,
     completedAt: null,
     ...overrides,
