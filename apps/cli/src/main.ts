@@ -508,7 +508,7 @@ function completeWords(kind: string | undefined): ExitCode {
   try {
     const { dbFile } = resolvePaths(process.env);
     if (!existsSync(dbFile)) return EXIT.ok;
-    const store = openJobStore(dbFile);
+    const store = openJobStore(dbFile, 'read');
     try {
       const ids = store.jobs().map((job) => job.id);
       if (ids.length > 0) process.stdout.write(`${ids.join('\n')}\n`);

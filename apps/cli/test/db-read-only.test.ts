@@ -95,6 +95,20 @@ describe('a read-only job DB', () => {
     60_000,
   );
 
+  test.skipIf(!hasReadOnlyMounts)(
+    'on a read-only mount: the completion scripts still get the job ids (ddm __complete ids)',
+    async () => {
+      await using sb = new Sandbox();
+      const first = await sb.add('http://127.0.0.1:9/a.bin', '-o', 'a.bin');
+      const second = await sb.add('http://127.0.0.1:9/b.bin', '-o', 'b.bin');
+      const before = readdirSync(sb.home).sort();
+      const [ids] = await runOnReadOnlyHome(sb, [['__complete', 'ids']]);
+      expect(ids).toEqual({ exitCode: 0, stdout: `${first}\n${second}\n`, stderr: '' });
+      expect(readdirSync(sb.home).sort()).toEqual(before);
+    },
+    60_000,
+  );
+
   test('status with no DB yet prints no jobs and creates no folder, DB or log', async () => {
     await using sb = new Sandbox();
     const xdg = join(sb.root, 'xdg');

@@ -56,7 +56,7 @@ export function statusOf(job: JobSnapshot, mirrors: readonly string[]): Record<s
     downloadSpeed: String(Math.round(job.rateBytesPerSec)),
     uploadSpeed: '0',
     connections: String(job.connections),
-    numPieces: String(job.segments.length),
+    numPieces: String(job.segmentCount),
     pieceLength: String(pieceLengthOf(job)),
     dir: job.dir,
     files: filesOf(job, mirrors),
