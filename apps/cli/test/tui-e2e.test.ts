@@ -88,7 +88,8 @@ test.skipIf(!hasTmux)(
   'ddm tui whose engine cannot run shows the error on the restored terminal and exits non-zero',
   async () => {
     using cli = cliHome();
-    expect((await cli.run(['status'])).exitCode).toBe(0);
+    // `run` creates the DB (`status` creates nothing).
+    expect((await cli.run(['run'])).exitCode).toBe(0);
     // A damaged job DB: it opens, but the engine's first statement in run() fails.
     const db = new Database(join(cli.home, 'ddm.db'));
     db.run('DROP TABLE live');
