@@ -35,8 +35,8 @@ function check(ok: boolean, what: string, detail = ''): void {
 try {
   const version = await ddm(['--version']);
   check(
-    version.code === 0 && version.stdout.startsWith(`ddm/${rootPackage.version} `),
-    `ddm --version is ddm/${rootPackage.version}`,
+    version.code === 0 && version.stdout.startsWith(`ddm ${rootPackage.version} (bun ${Bun.version})`),
+    `ddm --version is "ddm ${rootPackage.version} (bun ${Bun.version})"`,
     version.stdout + version.stderr,
   );
   const help = await ddm(['--help']);
