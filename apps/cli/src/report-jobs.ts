@@ -50,7 +50,14 @@ export function unfinishedNote(job: JobSnapshot): string {
  * Most serious first: a disk or DB problem (5) outranks wrong data (4), a network failure (3),
  * bad input (2), a busy engine (6) and a job that merely did not finish (1).
  */
-const EXIT_SEVERITY: readonly ExitCode[] = [EXIT.io, EXIT.integrity, EXIT.network, EXIT.usage, EXIT.engineBusy];
+const EXIT_SEVERITY: readonly ExitCode[] = [
+  EXIT.io,
+  EXIT.integrity,
+  EXIT.tls,
+  EXIT.network,
+  EXIT.usage,
+  EXIT.engineBusy,
+];
 
 /**
  * The exit code of `get`, `run` and `wait` for these jobs (README "Exit codes"): 130 when

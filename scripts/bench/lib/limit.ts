@@ -27,7 +27,7 @@ export async function runLimitScenario(options: LimitOptions): Promise<string[]>
   options.log(`\nScenario 6: speed limit ${limit} MiB/s, ${(file.sizeBytes / MiB).toFixed(0)} MiB from nginx`);
   const lines: string[] = [];
   const tools: [string, (out: string, home: string) => string[]][] = [
-    ['ddm', (out) => [...options.ddm, 'get', url, '-c', '8', '--limit', `${limit}M`, '-d', out, '-q']],
+    ['ddm', (out) => [...options.ddm, 'get', url, '-x', '8', '--limit', `${limit}M`, '-d', out, '-q']],
     [
       'aria2c',
       (out) => [

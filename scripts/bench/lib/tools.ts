@@ -84,7 +84,7 @@ export async function downloadOne(
   switch (tool) {
     case 'ddm': {
       const home = join(env.scratchDir, `home-${runId}`);
-      const m = await runMeasured([...env.ddm, 'get', file.url, '-c', String(connections), '-d', outDir, '-q'], {
+      const m = await runMeasured([...env.ddm, 'get', file.url, '-x', String(connections), '-d', outDir, '-q'], {
         ...opts,
         env: cleanEnv({ DDM_HOME: home }),
       });

@@ -190,7 +190,7 @@ async function oneRun(options: Options, mode: TuiMode, runId: string): Promise<T
     options.beforeRun();
     const startedAt = performance.now();
     const added = await runMeasured(
-      [...ddm, 'add', options.url, '-c', String(options.connections), '-d', outDir, '-q'],
+      [...ddm, 'add', options.url, '-x', String(options.connections), '-d', outDir, '-q'],
       { env: cleanEnv({ DDM_HOME: home }), scratchDir },
     );
     if (added.exitCode !== 0) throw new Error(`ddm add failed: ${added.stderrTail}`);
