@@ -16,7 +16,9 @@ describe('networks users live behind', () => {
     const result = await cli.run(['get', server.url('/p.bin'), '-x', '4', '-d', cli.dir, '--verbose'], {
       env: { HTTP_PROXY: proxyUrl },
     });
-    expect(result.stderr).toBe('');
+    // Only the one summary line: no warning, and never the proxy's password.
+    expect(result.stderr).toMatch(/^p\.bin: 2\.0 MiB in .* average, .*\n$/);
+    expect(result.stderr).not.toContain('s3cretpw');
     expect(result.exitCode).toBe(0);
     expect(await sha256File(join(cli.dir, 'p.bin'))).toBe(body.sha256Hex());
     const viaProxy = proxy.requests.filter((r) => r.url.includes('/p.bin'));
