@@ -18,6 +18,7 @@ import type {
   EngineSnapshot,
   JobSnapshot,
   JobState,
+  MirrorSnapshot,
   SegmentSnapshot,
 } from './types.ts';
 
@@ -219,6 +220,7 @@ export function snapshotFromDb(repos: Repos): EngineSnapshot {
       ...base,
       rateBytesPerSec: rate,
       connections: l.connections,
+      mirrors: l.mirrors && l.mirrors.length > 0 ? (l.mirrors as MirrorSnapshot[]) : base.mirrors,
       etaSec: base.sizeBytes !== null && rate > 0 ? (base.sizeBytes - base.doneBytes) / rate : null,
     };
   });

@@ -18,6 +18,7 @@ import { parseHttpUrl, type RequestContext } from './http.ts';
 import { ACTIVE_STATES, assertTransition, FINAL_STATES } from './job.ts';
 import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
 import { type Logger, nullLogger } from './log.ts';
+import { storedMirrorSnapshots } from './mirrors.ts';
 import type { NetrcEntry } from './netrc.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactDeep, redactUrl } from './redact.ts';
@@ -363,6 +364,7 @@ export class Engine implements EngineController {
 
   addJob(url: string, options: AddOptions & { secrets?: JobSecrets; settings?: JobSettings } = {}): number {
     const parsed = parseHttpUrl(url);
+    for (const mirror of options.settings?.mirrors ?? []) parseHttpUrl(mirror);
     if (options.checksum) parseChecksumSpec(options.checksum);
     const dir = resolve(options.dir ?? process.cwd());
     ensureWritableDir(dir);
@@ -891,6 +893,7 @@ function liveJobSnapshot(job: JobRow, run: JobRun): JobSnapshot {
     limitBytesPerSec: run.bucket.rate,
     why: run.why,
     segments,
+    mirrors: run.mirrorSnapshots(),
   };
 }
 
@@ -943,6 +946,7 @@ function baseSnapshot(job: JobRow): JobSnapshot {
     errorMessage: job.errorMessage,
     why: job.why,
     segments: [],
+    mirrors: storedMirrorSnapshots(job),
     createdAt: job.createdAt,
     completedAt: job.completedAt,
   };

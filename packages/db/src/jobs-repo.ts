@@ -35,8 +35,13 @@ export interface JobSettings {
    * reboots.
    */
   partFile?: { ino: number; birthtimeMs: number };
-  /** Other URLs of the same file (an input file's tab-separated URLs); the job downloads from `url`. */
+  /**
+   * Other URLs of the same file (an input file's tab-separated URLs, `--mirror`, aria2's
+   * `addUri` URIs; may repeat `url`): the engine downloads from `url` and these together.
+   */
   mirrors?: string[];
+  /** Mirrors dropped in the last run, each with the why that names it (written when dropped). */
+  droppedMirrors?: { url: string; why: string }[];
 }
 
 export interface JobRow {
