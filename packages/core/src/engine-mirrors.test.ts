@@ -97,6 +97,23 @@ describe('mirrors', () => {
     expect(server.requests.filter((r) => r.path === '/same-host-copy.bin' && r.method === 'GET')).toHaveLength(0);
   });
 
+  test('drops a mirror that answers 200 to a Range instead of restarting the job', async () => {
+    const body = generatedBody(4 * MiB, 126);
+    await using good = await startTestServer({ files: [{ path: PATH, body }] });
+    await using bad = await startTestServer({ files: [{ path: PATH, body, knobs: { range200AfterRequests: 0 } }] });
+    await using h = harness();
+    const id = h.engine.addJob(good.url(PATH), { dir: h.dir, settings: { mirrors: [bad.url(PATH)] } });
+    await h.engine.run();
+
+    expect(h.job(id).state).toBe('completed');
+    expect(await h.sha256('file.bin')).toBe(body.sha256Hex());
+    expect(h.eventsOf('job-restarted')).toHaveLength(0);
+    expect(bad.countRequests(PATH, 'GET')).toBeGreaterThan(0);
+    const dropped = h.engine.snapshot().jobs[0]?.mirrors.find((m) => m.url === bad.url(PATH));
+    expect(dropped?.state).toBe('dropped');
+    expect(dropped?.why).toContain('answered 200 instead of 206');
+  });
+
   test('fails the job with the last error only when every mirror failed', async () => {
     const body = generatedBody(2 * MiB, 123);
     const knobs = { failFirst: { count: 1000, status: 404 } };
