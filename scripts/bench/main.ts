@@ -31,6 +31,7 @@ import {
 import { firstLine, type MachineInfo, machineInfo, which } from './lib/system.ts';
 import { describeMany, describeSingle, downloadMany, downloadOne, type Tool, type ToolEnv } from './lib/tools.ts';
 import { runTuiScenario, type TuiResult, tuiAvailability, tuiTable } from './lib/tui.ts';
+import { runMirrorsScenario } from './mirrors.ts';
 
 const REPO = resolve(import.meta.dir, '..', '..');
 const DIST_DDM = join(REPO, 'dist', 'ddm');
@@ -59,7 +60,7 @@ function planFor(args: BenchArgs): Plan {
     cappedBytes: args.isQuick ? 64 * MiB : 256 * MiB,
     smallFiles: args.isQuick ? 50 : 200,
     runs: args.runs,
-    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6],
+    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7],
   };
 }
 
@@ -538,6 +539,12 @@ async function main(): Promise<number> {
           log,
         })),
       );
+    }
+    if (wants(7)) {
+      const sizeBytes = args.mirrorBytes ?? (args.isQuick ? 256 * MiB : GiB);
+      const { runs } = plan;
+      const common = { ddm, scratchDir, runsDir, capBytesPerSec: CAP_BYTES_PER_SEC, runs, log };
+      notes.push(...(await runMirrorsScenario({ ...common, sizeBytes })));
     }
     if (wants(5)) {
       const availability = tuiAvailability(ddm);

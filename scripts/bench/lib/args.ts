@@ -12,13 +12,16 @@ export interface BenchArgs {
   runs: number;
   /** A ddm executable to measure instead of dist/ddm (e.g. a scratch build of a branch). */
   ddmPath: string | null;
+  /** Size of scenario 7's file (`--mirror-size 128M`); null: the plan's (1 GiB, 256 MiB with --quick). */
+  mirrorBytes: number | null;
   isHelp: boolean;
 }
 
 export const USAGE = `bun run bench [--quick] [--scenario N[,N...]] [--runs N] [--no-write]
 
   --quick        256 MiB instead of 1 GiB, 64 MiB instead of 256 MiB, 50 files, 1 run
-  --scenario N   run only scenario N (1-6; repeat or use a comma list)
+  --scenario N   run only scenario N (1-7; repeat or use a comma list); 7 = one file from 2 mirrors
+  --mirror-size S  size of scenario 7's file, e.g. 128M (default 1G, 256M with --quick)
   --runs N       runs per row, the median is reported (default 3, --quick 1)
   --no-write     print the tables but do not touch docs/BENCHMARKS.md
   --ddm PATH     measure this ddm executable instead of dist/ddm
@@ -36,6 +39,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       runs: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
       ddm: { type: 'string' },
+      'mirror-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -46,7 +50,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     .map((s) => Number(s.trim()))
     .filter((n, i, all) => all.indexOf(n) === i);
   for (const n of scenarios) {
-    if (!Number.isInteger(n) || n < 1 || n > 6) throw new Error(`--scenario must be 1 to 6: ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 7) throw new Error(`--scenario must be 1 to 7: ${n}`);
   }
   const isQuick = values.quick === true;
   const runs = values.runs === undefined ? (isQuick ? 1 : 3) : Number(values.runs);
@@ -57,6 +61,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     shouldWrite: values['no-write'] !== true,
     runs,
     ddmPath: values.ddm ?? null,
+    mirrorBytes: values['mirror-size'] === undefined ? null : parseMirrorSize(values['mirror-size']),
     isHelp: values.help === true,
   };
+}
+
+/** `128M`, `1G`, `64MiB` or a byte count. @throws Error naming the value. */
+function parseMirrorSize(text: string): number {
+  const m = /^(\d+)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G'];
+  if (!m || unit === undefined || Number(m[1]) <= 0) throw new Error(`--mirror-size must be a size like 128M: ${text}`);
+  return Number(m[1]) * unit;
 }
