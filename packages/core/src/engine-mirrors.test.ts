@@ -114,6 +114,36 @@ describe('mirrors', () => {
     expect(dropped?.why).toContain('answered 200 instead of 206');
   });
 
+  test('a mirror answering 404 is dropped at once, one answering 503 only after its retries; the job completes from the good one', async () => {
+    const body = generatedBody(4 * MiB, 127);
+    await using good = await startTestServer({ files: [{ path: PATH, body }] });
+    await using gone = await startTestServer({
+      files: [{ path: PATH, body, knobs: { failFirst: { count: 1000, status: 404 } } }],
+    });
+    await using busy = await startTestServer({
+      files: [{ path: PATH, body, knobs: { failFirst: { count: 1000, status: 503 } } }],
+    });
+    await using h = harness();
+    const id = h.engine.addJob(good.url(PATH), {
+      dir: h.dir,
+      connections: 6,
+      settings: { mirrors: [gone.url(PATH), busy.url(PATH)] },
+    });
+    await h.engine.run();
+
+    expect(h.job(id).state).toBe('completed');
+    expect(await h.sha256('file.bin')).toBe(body.sha256Hex());
+    expect(gone.countRequests(PATH, 'GET')).toBeGreaterThan(0);
+    expect(busy.countRequests(PATH, 'GET')).toBeGreaterThan(0);
+    expect(gone.bytesServed(PATH) + busy.bytesServed(PATH)).toBe(0);
+    const mirrors = h.engine.snapshot().jobs[0]?.mirrors ?? [];
+    expect(mirrors.find((m) => m.url === gone.url(PATH))?.why).toContain('404');
+    // A 503 says "later", not "never": it is dropped only once its failures in a row pass retry_attempts.
+    const busyMirror = mirrors.find((m) => m.url === busy.url(PATH));
+    if (busyMirror?.state === 'dropped') expect(busyMirror.why).toContain('failed requests in a row');
+    else expect(busyMirror?.state).toBe('usable');
+  });
+
   test('fails the job with the last error only when every mirror failed', async () => {
     const body = generatedBody(2 * MiB, 123);
     const knobs = { failFirst: { count: 1000, status: 404 } };

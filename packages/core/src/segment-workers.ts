@@ -7,7 +7,7 @@
  */
 
 import type { JobRow } from '@ddm/db';
-import { DdmError, type ErrorCode, HttpStatusError, toDdmError } from './errors.ts';
+import { type ErrorCode, HttpStatusError, toDdmError } from './errors.ts';
 import type { PartFile } from './file-writer.ts';
 import type { RequestContext } from './http.ts';
 import type { RunnerDeps } from './job-runner.ts';
@@ -190,20 +190,18 @@ export class SegmentWorkers {
 
   /**
    * Moves `worker` to another usable mirror (`avoid` only when there is another), giving its
-   * slot back when the host changes. @throws DdmError ERR_NETWORK when no mirror is usable.
+   * slot back when the host changes. False when no mirror is usable: the worker then ends, and
+   * the job's error is the one that dropped the last mirror.
    */
-  private switchMirror(worker: WorkerState, slot: Slot, avoid: Mirror | null): void {
-    const mirrors = this.o.mirrors as MirrorSet;
-    const next = mirrors.pick(this.o.deps.pool, avoid);
-    if (!next) {
-      const why = mirrors.list.map((m) => m.why).filter((w) => w !== null);
-      throw new DdmError(`Every mirror failed: ${why.join('; ')}`, { code: 'ERR_NETWORK' });
-    }
+  private switchMirror(worker: WorkerState, slot: Slot, avoid: Mirror | null): boolean {
+    const next = this.o.mirrors?.pick(this.o.deps.pool, avoid) ?? null;
+    if (!next) return false;
     if (next.host !== worker.mirror?.host) {
       slot.release?.();
       slot.release = null;
     }
     worker.mirror = next;
+    return true;
   }
 
   /** Fetches `seg` to its end, or returns early (segment not done) on a stop or when `worker` retires. */
@@ -215,7 +213,7 @@ export class SegmentWorkers {
       if (this.o.signal.aborted) return;
       // Also after a backoff: a connection lowered meanwhile is not opened again.
       if (this.retireIfSurplus(worker)) return;
-      if (worker.mirror?.state === 'dropped') this.switchMirror(worker, slot, null);
+      if (worker.mirror?.state === 'dropped' && !this.switchMirror(worker, slot, null)) return;
       const mirror = worker.mirror;
       seg.mirror = mirror;
       slot.release ??= await deps.pool.acquire(mirror?.host ?? this.o.host, this.o.signal);
@@ -290,13 +288,18 @@ export class SegmentWorkers {
     if (mirror.state === 'dropped' || !mirrors.usable.some((m) => m !== mirror)) return false;
     if (error instanceof RestartSignal) return false;
     const err = toDdmError(error);
+    // The job's own URL may get a fresh link first (handleError renews it).
+    const isExpired = err instanceof HttpStatusError && EXPIRED_LINK_STATUSES.includes(err.status);
+    if (isExpired && mirror.url === this.o.run.job.url) return false;
     const isOverload = err instanceof HttpStatusError && (err.status === 429 || err.status === 503);
     if (isOverload) this.o.deps.pool.penalize(mirror.host);
-    else if (RESTARTABLE.includes(err.code) || !err.retryable) mirrors.drop(mirror, err, this.o.run.segments);
+    if (!isOverload && (RESTARTABLE.includes(err.code) || !err.retryable))
+      mirrors.drop(mirror, err, this.o.run.segments);
     else mirrors.noteFailure(mirror, err, this.o.run.job);
     const { id: jobId } = this.o.run.job;
     this.o.deps.log.info('mirror request failed', { jobId, index: seg.index, code: err.code, message: err.message });
     this.switchMirror(worker, slot, mirror);
+    // Without a usable mirror left, the loop's next turn ends the worker.
     return true;
   }
 
@@ -315,10 +318,6 @@ export class SegmentWorkers {
     if (error instanceof RestartSignal) throw error;
     const err = toDdmError(error);
     const host = mirror?.host ?? this.o.host;
-    // The last usable mirror: a failure that ends the attempt drops it too, so every mirror shows why.
-    const dropLast = () => {
-      if (mirror) this.o.mirrors?.drop(mirror, err);
-    };
     if (RESTARTABLE.includes(err.code)) {
       throw new RestartSignal(err.code, err.message, err.code !== 'ERR_RESOURCE_CHANGED');
     }
@@ -337,7 +336,11 @@ export class SegmentWorkers {
       this.o.setWhy(`server answered ${err.status}: at most ${cap} connection(s) to ${host} for now`);
     }
     if (!err.retryable || attempt > settings.retryAttempts) {
-      dropLast();
+      // The mirror is dropped (so every mirror shows its why); the job goes on while another is usable.
+      if (mirror && this.o.mirrors) {
+        this.o.mirrors.drop(mirror, err, this.o.run.segments);
+        if (this.o.mirrors.usable.length > 0) return;
+      }
       throw err;
     }
     const delayMs = retryDelayMs(err, attempt, settings);
