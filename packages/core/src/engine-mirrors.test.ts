@@ -5,7 +5,7 @@
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { harness } from './engine-test-kit.ts';
-import { generatedBody, startTestServer } from './testing/index.ts';
+import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
 
 setDefaultTimeout(30_000);
 
@@ -180,6 +180,33 @@ describe('mirrors', () => {
     const first = h.engine.snapshot().jobs[0]?.mirrors.find((m) => m.url === goneUrl);
     expect(first?.state).toBe('dropped');
     expect(first?.why).toContain(goneUrl);
+  });
+
+  test('resumes from a mirror on another host when the first URL is gone, without comparing its validators to the old host', async () => {
+    const body = generatedBody(4 * MiB, 128);
+    const knobs = { throttleBytesPerSec: 1 * MiB };
+    const first = await startTestServer({ files: [{ path: PATH, body, etag: '"first"', knobs }] });
+    const firstUrl = first.url(PATH);
+    await using second = await startTestServer({ files: [{ path: PATH, body, etag: '"second"', knobs }] });
+    await using h = harness({ isFileDb: true });
+    const id = h.engine.addJob(firstUrl, { dir: h.dir, settings: { mirrors: [second.url(PATH)] } });
+    const run = h.engine.run();
+    await waitFor(() => h.repos.segments.list(id).some((s) => s.writtenBytes > 64 * 1024), {
+      what: 'a checkpoint with progress',
+    });
+    h.engine.stop();
+    await run;
+    await first.stop();
+    second.reset();
+
+    await h.restartEngine().run();
+    expect(h.job(id).state).toBe('completed');
+    expect(await h.sha256('file.bin')).toBe(body.sha256Hex());
+    expect(h.eventsOf('job-restarted')).toEqual([]);
+    // The second run asked the second mirror with its own validator and never from byte 0 again.
+    const ranged = second.requests.filter((r) => r.method === 'GET' && r.range !== null && r.range !== 'bytes=0-0');
+    for (const r of ranged) expect(r.headers['if-range']).toBe('"second"');
+    expect(second.bytesServed(PATH)).toBeLessThan(4 * MiB);
   });
 
   test('never sends a secret header to a mirror on another host', async () => {
