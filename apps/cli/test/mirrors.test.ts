@@ -72,9 +72,8 @@ describe('mirrors from the command line', () => {
     await using sandbox = new Sandbox();
     await sandbox.startEngine();
     const id = await sandbox.add(a.url(PATH), '--mirror', b.url(PATH), '-x', '4');
-    type Mirrors = { mirrors?: { url: string; state: string; rateBytesPerSec: number }[] };
     await sandbox.waitForStatus((s) => {
-      const job = s.jobs.find((j) => j.id === id) as Mirrors | undefined;
+      const job = s.jobs.find((j) => j.id === id);
       return (job?.mirrors ?? []).filter((m) => m.state === 'usable' && m.rateBytesPerSec > 0).length === 2;
     }, 'both mirrors to show a rate in ddm status');
     const human = await sandbox.ok(['status', String(id)]);
