@@ -2,7 +2,7 @@
  * Scenario 7: one file from two mirrors. Two servers (@ddm/core/testing, separate ports, so two
  * hosts) serve the same generated file, each connection capped at CAP; ddm gets it with
  * `--mirror`, aria2c with the two URIs on one command line (aria2's mirrors of one file). Both
- * use 16 connections in all, 8 per mirror. Reports the median time of each, the share each
+ * use 16 connections in all, 8 per mirror (ddm `-x 16`, aria2c `-x16 -s16`). Reports the median time of each, the share each
  * mirror served, and the ideal (size over the sum of the caps).
  */
 import { mkdirSync, rmSync } from 'node:fs';
@@ -60,7 +60,8 @@ export async function runMirrorsScenario(o: MirrorsOptions): Promise<string[]> {
     ddm: (out) => [...o.ddm, 'get', urls[0], '--mirror', urls[1], '-x', String(total), '-d', out, '-q'],
     aria2c: (out) => [
       'aria2c',
-      `-x${PER_MIRROR_CONNECTIONS}`,
+      // -x8 -s16 opens only 4 per server (measured); -x16 -s16 spreads 16 as 8 + 8, like ddm.
+      `-x${total}`,
       `-s${total}`,
       '-k1M',
       ...ARIA2_COMMON,
