@@ -34,6 +34,7 @@ import { runStatusScaleScenario } from './lib/status-scale.ts';
 import { firstLine, type MachineInfo, machineInfo, which } from './lib/system.ts';
 import { describeMany, describeSingle, downloadMany, downloadOne, type Tool, type ToolEnv } from './lib/tools.ts';
 import { runTuiScenario, type TuiResult, tuiAvailability, tuiTable } from './lib/tui.ts';
+import { runMirrorsScenario } from './mirrors.ts';
 
 const REPO = resolve(import.meta.dir, '..', '..');
 const DIST_DDM = join(REPO, 'dist', 'ddm');
@@ -65,7 +66,7 @@ function planFor(args: BenchArgs): Plan {
     cappedBytes: args.isQuick ? 64 * MiB : 256 * MiB,
     smallFiles: args.isQuick ? 50 : 200,
     runs: args.runs,
-    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    scenarios: args.scenarios.length > 0 ? args.scenarios : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
   };
 }
 
@@ -658,6 +659,12 @@ async function main(): Promise<number> {
         log,
       });
       notes.push(...scale.lines.map((line) => `scenario 10 (job DB at scale): ${line}`));
+    }
+    if (wants(11)) {
+      const sizeBytes = args.mirrorBytes ?? (args.isQuick ? 256 * MiB : GiB);
+      const { runs } = plan;
+      const common = { ddm, scratchDir, runsDir, capBytesPerSec: CAP_BYTES_PER_SEC, runs, log };
+      notes.push(...(await runMirrorsScenario({ ...common, sizeBytes })));
     }
     if (wants(5)) {
       const availability = tuiAvailability(ddm);

@@ -22,6 +22,7 @@ function job(overrides: Partial<JobSnapshot>): JobSnapshot {
     errorMessage: null,
     why: null,
     segments: [],
+    mirrors: [],
     segmentCount: overrides.segments?.length ?? 0,
     createdAt: 0,
     completedAt: null,

@@ -117,10 +117,39 @@ export function withMirrors(options: JobAddOptions, mirrors: readonly string[]):
   return { ...options, settings: { ...options.settings, mirrors: [...mirrors] } };
 }
 
-/** `-c/--continue` and `-i/--input-file` of `get` and `add`. */
+/** `-c/--continue`, `-i/--input-file`, `--mirrors` and `--mirror` of `get` and `add`. */
 export interface ListFlags {
   continue?: boolean;
   inputFile?: string | number;
+  /** The command line's URLs are mirrors of ONE file. */
+  mirrors?: boolean;
+  /** More URLs of the command line's one URL (repeatable). */
+  mirror?: string | string[];
+}
+
+/**
+ * The command line's URLs as downloads: one each, or with `--mirrors` / `--mirror` one file
+ * from all of them (the first URL names it; the others are its mirrors).
+ * @throws DdmError ERR_USAGE when `--mirror` is given with several URLs and no `--mirrors`.
+ */
+function commandLineSpecs(urls: readonly string[], flags: JobFlags & ListFlags): DownloadSpec[] {
+  const extra = asList(flags.mirror);
+  if (urls.length === 0) {
+    if (extra.length > 0)
+      throw new DdmError('--mirror needs the URL it mirrors: ddm get URL --mirror URL2', { code: 'ERR_USAGE' });
+    return [];
+  }
+  if (!flags.mirrors && extra.length > 0 && urls.length > 1) {
+    throw new DdmError(
+      `--mirror adds URLs of one file, but ${urls.length} URLs were given: add --mirrors if they are all the same file`,
+      { code: 'ERR_USAGE' },
+    );
+  }
+  if (flags.mirrors || extra.length > 0) {
+    const [url, ...rest] = urls as [string, ...string[]];
+    return [{ url, mirrors: [...new Set([...rest, ...extra])].filter((u) => u !== url), flags, origin: null }];
+  }
+  return urls.map((url) => ({ url, mirrors: [], flags, origin: null }));
 }
 
 /** One download to add: a URL (and mirrors) with the flags that apply to it. */
@@ -142,7 +171,7 @@ export async function downloadSpecs(
   flags: JobFlags & ListFlags,
   stdin: () => Promise<string> = () => Bun.stdin.text(),
 ): Promise<DownloadSpec[]> {
-  const specs: DownloadSpec[] = urls.map((url) => ({ url: String(url), mirrors: [], flags, origin: null }));
+  const specs: DownloadSpec[] = commandLineSpecs(urls.map(String), flags);
   if (flags.inputFile !== undefined) {
     const source = String(flags.inputFile);
     let text: string;

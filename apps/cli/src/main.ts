@@ -95,8 +95,13 @@ const LIST_OPTIONS: [string, string][] = [
   ],
   [
     '-i, --input-file <file>',
-    'Read URLs from a file ("-" = stdin): one per line, # comments, indented dir=, out=, header=, checksum= lines (aria2 format); tab-separated URLs on one line are mirrors (stored; the first is downloaded for now)',
+    'Read URLs from a file ("-" = stdin): one per line, # comments, indented dir=, out=, header=, checksum= lines (aria2 format); tab-separated URLs on one line are mirrors of one file',
   ],
+  [
+    '--mirrors',
+    'The URLs given are mirrors of ONE file: download it from all of them at once (each checked to serve the same size first)',
+  ],
+  ['--mirror <url>', 'Another URL of the same file, downloaded from together with the first (repeatable)'],
 ];
 
 export function buildCli(setExit: (code: ExitCode) => void) {
@@ -127,6 +132,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .example('ddm get https://example.com/a.zip --checksum sha256:9f86d0...')
     .example('ddm get -c https://example.com/big.iso   # continue the big.iso curl or wget left')
     .example('ddm get -i urls.txt')
+    .example('ddm get https://a.example/x.iso --mirror https://b.example/x.iso   # one file from both')
     .action((urls: string[], flags: Flags) =>
       run(
         withContext(flags, async (ctx, out) =>
@@ -144,6 +150,7 @@ export function buildCli(setExit: (code: ExitCode) => void) {
     .option('--remember-cookies', 'Store those cookies (and a -H Cookie) in the job DB so `ddm run` can use them')
     .example('ddm add https://example.com/a.iso https://example.com/b.iso --priority 5')
     .example('ddm add https://example.com/a.iso --json   # {"ids":[1]}')
+    .example('ddm add https://a.example/x.iso https://b.example/x.iso --mirrors   # one file, two mirrors')
     .action((urls: string[], flags: Flags) =>
       run(
         withContext(flags, async (ctx, out) =>

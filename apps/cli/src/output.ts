@@ -237,6 +237,10 @@ export function jobDetail(
     `  Conns      ${job.connections} open, up to ${job.maxConnections}; ${job.segmentCount} segment(s)`,
     `  Limit      ${job.limitBytesPerSec === null ? 'none' : formatRate(job.limitBytesPerSec)}`,
   ];
+  if (job.mirrors.length > 0) {
+    lines.push('  Mirrors');
+    for (const m of job.mirrors) lines.push(`    ${mirrorLine(m)}`);
+  }
   if (job.why) lines.push(`  Why        ${redactText(job.why)}`);
   if (job.errorCode) lines.push(`  Error      ${job.errorCode}: ${redactText(job.errorMessage ?? '')}`);
   if (events.length > 0) {
@@ -245,6 +249,14 @@ export function jobDetail(
       lines.push(`    ${new Date(e.at).toISOString()}  ${redactText(describeEvent(e.type, e.data))}`);
   }
   return lines.join('\n');
+}
+
+/** One mirror of `ddm status <id>`: its rate and bytes while usable, its why once dropped. */
+export function mirrorLine(m: JobSnapshot['mirrors'][number]): string {
+  const url = redactUrl(m.url);
+  // The why names the mirror already: "mirror <url> dropped: <reason>".
+  if (m.state === 'dropped') return m.why ? redactText(m.why) : `dropped  ${url}`;
+  return `${m.state.padEnd(8)} ${url}  ${formatRate(m.rateBytesPerSec)}, ${formatBytes(m.bytes)} this run`;
 }
 
 export function describeEvent(type: string, data: Record<string, unknown>): string {
@@ -288,6 +300,13 @@ export function jobJson(job: JobSnapshot) {
     limitBytesPerSec: job.limitBytesPerSec,
     priority: job.priority,
     segments: job.segmentCount,
+    mirrors: job.mirrors.map((m) => ({
+      url: redactUrl(m.url),
+      state: m.state,
+      rateBytesPerSec: Math.round(m.rateBytesPerSec),
+      bytes: m.bytes,
+      why: m.why ? redactText(m.why) : null,
+    })),
     why: job.why ? redactText(job.why) : null,
     error: job.errorCode ? { code: job.errorCode, message: redactText(job.errorMessage ?? '') } : null,
   };

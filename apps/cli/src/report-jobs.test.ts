@@ -23,6 +23,7 @@ function failed(id: number, errorCode: string): JobSnapshot {
     errorMessage: 'failed',
     why: null,
     segments: [],
+    mirrors: [],
     segmentCount: 0,
     createdAt: 0,
     completedAt: null,

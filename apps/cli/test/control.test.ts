@@ -251,6 +251,7 @@ describe('scripting', () => {
           'limitBytesPerSec',
           'priority',
           'segments',
+          'mirrors',
           'why',
           'error',
         ].sort(),

@@ -44,6 +44,8 @@ export interface StatusJob {
   limitBytesPerSec: number | null;
   priority: number;
   segments: number;
+  /** Empty for a job with a single URL. */
+  mirrors: { url: string; state: string; rateBytesPerSec: number; bytes: number; why: string | null }[];
   why: string | null;
   error: { code: string; message: string } | null;
 }

@@ -51,6 +51,38 @@ describe('ddm serve: jobs are one set with the CLI', () => {
     }
   }, 60_000);
 
+  test('aria2.addUri([a, b]) builds one file from both URIs; getServers and files[].uris show each', async () => {
+    const body = makeBody(4 * 1024 * KiB, 9);
+    const knobs = { throttleBytesPerSec: 512 * KiB };
+    await using a = await startTestServer({ files: [{ path: '/m.bin', body, knobs }] });
+    await using b = await startTestServer({ files: [{ path: '/m.bin', body, knobs }] });
+    const client = target.client();
+    const gid = (await client.call('addUri', [a.url('/m.bin'), b.url('/m.bin')], {
+      dir: target.dir,
+      out: 'mirrored.bin',
+      split: '4',
+    })) as string;
+    type Servers = { index: string; servers: { uri: string; downloadSpeed: string }[] }[];
+    await waitFor(
+      async () => {
+        const status = (await client.call('tellStatus', gid, ['status'])) as { status: string };
+        // Throttled, the job runs at least 2 s: both mirrors must show a speed while it does.
+        if (status.status === 'complete') throw new Error('the job completed before getServers showed both mirrors');
+        if (status.status !== 'active') return false;
+        const [file] = (await client.call('getServers', gid)) as Servers;
+        return file?.servers.filter((s) => Number(s.downloadSpeed) > 0).length === 2;
+      },
+      { timeoutMs: 30_000, what: 'getServers to list both mirrors with a speed' },
+    );
+    const done = await waitForStatus(client, gid, (s) => s.status === 'complete', 'the mirrored job to complete');
+    expect(done.files[0]?.uris.map((u) => u.uri)).toEqual([a.url('/m.bin'), b.url('/m.bin')]);
+    expect(
+      new Bun.CryptoHasher('sha256').update(await Bun.file(`${target.dir}/mirrored.bin`).bytes()).digest('hex'),
+    ).toBe(new Bun.CryptoHasher('sha256').update(body).digest('hex'));
+    expect(a.bytesServed('/m.bin')).toBeGreaterThan(0);
+    expect(b.bytesServed('/m.bin')).toBeGreaterThan(0);
+  }, 60_000);
+
   test('a job added by ddm add in another process is visible over RPC', async () => {
     const sandbox = target.sandbox as Sandbox;
     const client = target.client();

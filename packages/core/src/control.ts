@@ -20,6 +20,7 @@ import type {
   EngineSnapshot,
   JobSnapshot,
   JobState,
+  MirrorSnapshot,
   SegmentSnapshot,
 } from './types.ts';
 
@@ -222,6 +223,7 @@ export function snapshotFromDb(repos: Repos, options: SnapshotFromDbOptions = {}
       ...base,
       rateBytesPerSec: rate,
       connections: l.connections,
+      mirrors: l.mirrors && l.mirrors.length > 0 ? (l.mirrors as MirrorSnapshot[]) : base.mirrors,
       etaSec: base.sizeBytes !== null && rate > 0 ? (base.sizeBytes - base.doneBytes) / rate : null,
     };
   });

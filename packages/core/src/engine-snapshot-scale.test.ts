@@ -106,8 +106,11 @@ describe('Engine.snapshot with many stored jobs', () => {
     })();
     const jobs = engine.snapshot().jobs;
     expect(jobs).toHaveLength(40);
-    expect(jobs.find((j) => j.id === ids[4])?.mirrors).toEqual(['http://127.0.0.1:9/m4']);
-    expect(jobs.find((j) => j.id === ids[5])?.mirrors).toBeUndefined();
+    expect(jobs.find((j) => j.id === ids[4])?.mirrors.map((m) => m.url)).toEqual([
+      'http://127.0.0.1:9/f4',
+      'http://127.0.0.1:9/m4',
+    ]);
+    expect(jobs.find((j) => j.id === ids[5])?.mirrors).toEqual([]);
   });
 
   test('a commit by another process is seen by the next snapshot', async () => {

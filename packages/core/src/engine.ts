@@ -171,6 +171,7 @@ export class Engine implements EngineController {
 
   addJob(url: string, options: AddOptions & { secrets?: JobSecrets; settings?: JobSettings } = {}): number {
     const parsed = parseHttpUrl(url);
+    for (const mirror of options.settings?.mirrors ?? []) parseHttpUrl(mirror);
     if (options.checksum) parseChecksumSpec(options.checksum);
     const dir = resolve(options.dir ?? process.cwd());
     ensureWritableDir(dir);

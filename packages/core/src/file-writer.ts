@@ -108,6 +108,18 @@ export function ioError(error: unknown, action: string, path: string): DdmError 
 
 const ZERO_CHUNK_BYTES = 1 << 20;
 
+/** A checkpoint also starts after 1% of the file (within these bounds) was written since the last. */
+const MIN_CHECKPOINT_BYTES = 8 * 1024 * 1024;
+const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Bytes written since the last checkpoint after which the next one starts early: on a fast link
+ * a second's worth of data is a lot to fetch again after a crash.
+ */
+export function checkpointThresholdBytes(sizeBytes: number | null): number {
+  return Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.floor((sizeBytes ?? 0) / 100)));
+}
+
 export class PartFile {
   private constructor(
     readonly path: string,

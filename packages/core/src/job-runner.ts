@@ -10,22 +10,23 @@
 import { join } from 'node:path';
 import type { JobRow, Repos } from '@ddm/db';
 import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
-import { PartFile } from './file-writer.ts';
+import { checkpointThresholdBytes, PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
 import { LiveSegment } from './live-segment.ts';
 import type { Logger } from './log.ts';
+import { comparableJob, type Mirror, MirrorSet, mirrorUrls, storedMirrorSnapshots } from './mirrors.ts';
 import { type ProbeResult, probe, readProbe, resourceChange } from './probe.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactText } from './redact.ts';
-import { retryDelayMs, retryWhy, shouldRetry, waitMs } from './retry.ts';
+import { withRetries } from './retry.ts';
 import type { ConnectionPool } from './scheduler.ts';
 import { MONITOR_INTERVAL_MS, SegmentMonitor } from './segment-monitor.ts';
 import { planSegments } from './segment-plan.ts';
 import { RestartSignal, SegmentWorkers } from './segment-workers.ts';
 import type { EngineSettings } from './settings.ts';
-import type { EngineEvent, JobState, SegmentSnapshot } from './types.ts';
+import type { EngineEvent, JobState, MirrorSnapshot, SegmentSnapshot } from './types.ts';
 
 /** `lock-lost`: another engine took the lock over; the run stops without writing anything. */
 export type StopReason = 'pause' | 'cancel' | 'remove' | 'interrupt' | 'lock-lost';
@@ -60,9 +61,6 @@ export interface RunnerDeps {
 
 const MAX_RESTARTS = 3;
 const MAX_RE_RESOLVES = 5;
-/** A checkpoint also starts after 1% of the file (within these bounds) was written since the last. */
-const MIN_CHECKPOINT_BYTES = 8 * 1024 * 1024;
-const MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
 export class JobRun {
   private readonly userAbort = new AbortController();
@@ -87,6 +85,7 @@ export class JobRun {
   private ctx: RequestContext | null = null;
   private host = '';
   private restartReason: string | null = null;
+  private mirrors: MirrorSet | null = null;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -149,16 +148,19 @@ export class JobRun {
   }
 
   segmentSnapshots(): SegmentSnapshot[] {
-    return this.segments.map((s) => ({
-      index: s.index,
-      start: s.start,
-      end: s.end,
-      writtenBytes: s.receivedBytes,
-      status: s.isDone ? 'done' : s.status,
-      rateBytesPerSec: s.rateBytesPerSec,
-      retries: s.retries,
-      splitFrom: s.splitFrom,
-    }));
+    return this.segments.map((s) => s.toSnapshot());
+  }
+
+  mirrorSnapshots(): MirrorSnapshot[] {
+    return this.mirrors?.snapshots(this.segments) ?? storedMirrorSnapshots(this.job);
+  }
+
+  /** Records the dropped mirrors on the job (what `status` shows after the run) and says why. */
+  private recordDrops(dropped?: Mirror): void {
+    const settings = { ...this.job.settings, droppedMirrors: this.mirrors?.dropped() ?? [] };
+    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { settings }));
+    this.job = { ...this.job, settings };
+    if (dropped?.why) this.setWhy(dropped.why, 'announced');
   }
 
   /** Aborted by a stop or by a fatal error of this attempt; set once per attempt (not per use). */
@@ -247,7 +249,16 @@ export class JobRun {
     this.deps.transition(this.id, 'probing', isRestart ? 'restart' : null);
     if (!isRestart && (await this.finishInterruptedMove())) return;
     this.ctx = this.deps.requestContext(this.job);
-    const info = await this.withRetries('probe', () => probe(this.requestContext(), this.job.url, this.signal));
+    // A mirror is asked with the job's URL as the origin: secret headers stay on that host.
+    const probeOne = (url: string) => probe(this.requestContext(), url, this.signal, this.job.url);
+    this.mirrors = new MirrorSet(mirrorUrls(this.job), {
+      probe: probeOne,
+      onDrop: (mirror) => this.recordDrops(mirror),
+      maxFailures: () => this.deps.settings().retryAttempts,
+      signal: this.signal,
+    });
+    if (this.job.settings.droppedMirrors?.length) this.recordDrops();
+    const info = await this.mirrors.probeReference((url) => this.withRetries('probe', () => probeOne(url)));
     this.host = new URL(info.finalUrl).host;
     this.applyProbe(info, isRestart);
     // Creating or emptying the .part is a write to the job's file: only under the lease.
@@ -276,7 +287,7 @@ export class JobRun {
     const { repos } = this.deps;
     const job = this.job;
     const stored = repos.segments.list(this.id);
-    const reading = readProbe(job, info, {
+    const reading = readProbe(comparableJob(job, info), info, {
       hasProgress: stored.some((s) => s.writtenBytes > 0),
       isRestart,
       restartReason: this.restartReason,
@@ -378,6 +389,7 @@ export class JobRun {
       }
     }, MONITOR_INTERVAL_MS);
     this.workers = new SegmentWorkers({
+      mirrors: this.mirrors?.isMulti ? this.mirrors : null,
       run: this,
       deps: this.deps,
       signal: this.signal,
@@ -442,22 +454,14 @@ export class JobRun {
     return this.reResolving;
   }
 
-  private async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    const settings = this.deps.settings();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (error) {
-        if (this.signal.aborted) throw error;
-        const err = toDdmError(error);
-        // A job that was never answered (no final URL yet) is on its first contact: see shouldRetry.
-        const hasJobWorked = what !== 'probe' || this.job.finalUrl !== null;
-        if (!shouldRetry(err, { hasJobWorked }) || attempt > settings.retryAttempts) throw err;
-        const delayMs = retryDelayMs(err, attempt, settings);
-        this.setWhy(retryWhy(what, delayMs, attempt, settings.retryAttempts, err));
-        await waitMs(delayMs, this.signal);
-      }
-    }
+  private withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return withRetries(what, fn, {
+      settings: this.deps.settings(),
+      signal: this.signal,
+      // A job that was never answered (no final URL yet) is on its first contact: see shouldRetry.
+      hasJobWorked: () => what !== 'probe' || this.job.finalUrl !== null,
+      onRetry: (why) => this.setWhy(why),
+    });
   }
 
   /**
@@ -467,9 +471,8 @@ export class JobRun {
    */
   private noteWritten(bytes: number): void {
     this.bytesSinceCheckpoint += bytes;
-    const size = this.job.sizeBytes ?? 0;
-    const threshold = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.floor(size / 100)));
-    if (this.bytesSinceCheckpoint >= threshold && !this.isCheckpointing) {
+    const isDue = this.bytesSinceCheckpoint >= checkpointThresholdBytes(this.job.sizeBytes);
+    if (isDue && !this.isCheckpointing) {
       void this.checkpoint().catch((error) => this.failFromTimer(error));
     }
   }
@@ -503,6 +506,7 @@ export class JobRun {
           rateBytesPerSec: this.rateBytesPerSec,
           connections: this.connections,
           segments: this.segmentSnapshots(),
+          mirrors: this.mirrorSnapshots(),
           updatedAt: Date.now(),
         });
       });

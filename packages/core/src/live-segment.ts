@@ -5,8 +5,9 @@
  */
 
 import type { SegmentRow } from '@ddm/db';
+import type { Mirror } from './mirrors.ts';
 import { pickSplitByRate } from './segment-plan.ts';
-import type { SegmentStatus } from './types.ts';
+import type { SegmentSnapshot, SegmentStatus } from './types.ts';
 
 /** Age from which a connection's rate counts (for splitting and laggard checks). */
 export const RATE_MATURE_MS = 500;
@@ -27,6 +28,8 @@ export class LiveSegment {
   slowSince: number | null = null;
   slowRestarts = 0;
   buffer: Uint8Array | null = null;
+  /** The mirror its current (or last) request went to; null for a job with a single URL. */
+  mirror: Mirror | null = null;
 
   constructor(
     readonly index: number,
@@ -49,6 +52,19 @@ export class LiveSegment {
 
   remaining(): number {
     return this.end === null ? Number.POSITIVE_INFINITY : this.end - this.cursor;
+  }
+
+  toSnapshot(): SegmentSnapshot {
+    return {
+      index: this.index,
+      start: this.start,
+      end: this.end,
+      writtenBytes: this.receivedBytes,
+      status: this.isDone ? 'done' : this.status,
+      rateBytesPerSec: this.rateBytesPerSec,
+      retries: this.retries,
+      splitFrom: this.splitFrom,
+    };
   }
 
   toRow(): Omit<SegmentRow, 'jobId'> {

@@ -88,13 +88,19 @@ function noAnswerError(ctx: RequestContext, url: string, cause?: unknown): DdmEr
 
 /**
  * Probes `url`. With `ctx.probeTimeoutMs`, the probe and its retries with the same `ctx` must get
- * an answer (connect and response headers) within that time in total.
+ * an answer (connect and response headers) within that time in total. `originUrl` is the URL the
+ * user's credentials belong to (a mirror is probed with the job's URL there, see http.ts).
  * @throws HttpStatusError when the GET probe fails; DdmError ERR_TIMEOUT (not retryable) when no
  *   answer came before the probe deadline; DdmError from sendRequest.
  */
-export async function probe(ctx: RequestContext, url: string, signal: AbortSignal): Promise<ProbeResult> {
+export async function probe(
+  ctx: RequestContext,
+  url: string,
+  signal: AbortSignal,
+  originUrl?: string,
+): Promise<ProbeResult> {
   const budgetMs = ctx.probeTimeoutMs;
-  if (budgetMs === undefined) return probeOnce(() => ctx, url, signal);
+  if (budgetMs === undefined) return probeOnce(() => ctx, url, signal, originUrl);
   let deadline = probeDeadlines.get(ctx);
   if (deadline === undefined) {
     deadline = Date.now() + budgetMs;
@@ -108,7 +114,7 @@ export async function probe(ctx: RequestContext, url: string, signal: AbortSigna
     return { ...ctx, connectTimeoutMs: Math.min(ctx.connectTimeoutMs, remainingMs) };
   };
   try {
-    const result = await probeOnce(bounded, url, signal);
+    const result = await probeOnce(bounded, url, signal, originUrl);
     probeDeadlines.delete(ctx);
     return result;
   } catch (error) {
@@ -120,11 +126,16 @@ export async function probe(ctx: RequestContext, url: string, signal: AbortSigna
   }
 }
 
-async function probeOnce(ctxNow: () => RequestContext, url: string, signal: AbortSignal): Promise<ProbeResult> {
+async function probeOnce(
+  ctxNow: () => RequestContext,
+  url: string,
+  signal: AbortSignal,
+  originUrl: string | undefined,
+): Promise<ProbeResult> {
   const notes: string[] = [];
   let head: Awaited<ReturnType<typeof sendRequest>> | null = null;
   try {
-    head = await sendRequest(ctxNow(), { url, method: 'HEAD', signal });
+    head = await sendRequest(ctxNow(), { url, originUrl, method: 'HEAD', signal });
   } catch (error) {
     if (signal.aborted) throw error;
     if (error instanceof DdmError && (error.code === 'ERR_REDIRECT_LOOP' || error.code === 'ERR_TOO_MANY_REDIRECTS')) {
@@ -144,7 +155,7 @@ async function probeOnce(ctxNow: () => RequestContext, url: string, signal: Abor
     else if (size === null) notes.push('HEAD gave no Content-Length, probed with GET Range: bytes=0-0');
   }
 
-  const got = await sendRequest(ctxNow(), { url, method: 'GET', range: { start: 0, end: 0 }, signal });
+  const got = await sendRequest(ctxNow(), { url, originUrl, method: 'GET', range: { start: 0, end: 0 }, signal });
   const { response } = got;
   try {
     if (response.status === 416) {

@@ -19,8 +19,15 @@ export interface OpenedRange {
   expectedEnd: number | null;
 }
 
+/** The mirror a request goes to: its URL after redirects and its own validators. */
+export interface RangeSource {
+  finalUrl: string;
+  etag: string | null;
+  lastModified: string | null;
+}
+
 /**
- * Sends the GET for what is left of `seg` (a plain GET when the job is not resumable) and checks
+ * Sends the GET for what is left of `seg` (to `mirror` when given, else the job's URL) (a plain GET when the job is not resumable) and checks
  * the answer before any byte is written. A refused answer's body is cancelled.
  * @throws DdmError ERR_RESOURCE_CHANGED (new length, ETag or date; 416), ERR_RANGE_UNSUPPORTED
  *   (200 to a Range request), ERR_COMPRESSED (Content-Encoding on a range), ERR_RANGE_MISMATCH
@@ -31,9 +38,13 @@ export async function openRange(
   job: JobRow,
   seg: LiveSegment,
   signal: AbortSignal,
+  mirror: RangeSource | null = null,
 ): Promise<OpenedRange> {
-  const url = job.finalUrl ?? job.url;
-  // `originUrl`: credentials belong to the job's URL's host, not to wherever it redirected.
+  const url = mirror?.finalUrl ?? job.finalUrl ?? job.url;
+  // The validators of the server asked: another host's copy has its own (see mirrors.ts).
+  const { etag, lastModified } = mirror ?? job;
+  // `originUrl`: credentials belong to the job's URL's host, not to wherever it redirected, nor
+  // to a mirror on another host.
   if (!job.isResumable) {
     const { response } = await sendRequest(ctx, { url, originUrl: job.url, signal });
     if (response.status !== 200) {
@@ -51,7 +62,7 @@ export async function openRange(
   }
   const start = seg.cursor;
   const end = seg.end as number;
-  const validator = ifRangeValidator(job.etag, job.lastModified);
+  const validator = ifRangeValidator(etag, lastModified);
   const { response } = await sendRequest(ctx, {
     url,
     originUrl: job.url,
@@ -65,14 +76,13 @@ export async function openRange(
   };
   const range = `bytes=${start}-${end - 1}`;
   if (response.status === 200) {
-    const etag = response.headers.get('etag');
     const length = response.headers.get('content-length');
     // Without an ETag, If-Range carried Last-Modified (RFC 9110 §13.1.5): a 200 with another
     // date means the validator failed, i.e. a new version, not a server without ranges.
-    const lastModified = response.headers.get('last-modified');
-    const isNewDate = !job.etag && !!job.lastModified && !!lastModified && lastModified !== job.lastModified;
+    const answeredDate = response.headers.get('last-modified');
+    const isNewDate = !etag && !!lastModified && !!answeredDate && answeredDate !== lastModified;
     if (
-      strongEtagDiffers(job.etag, etag) ||
+      strongEtagDiffers(etag, response.headers.get('etag')) ||
       isNewDate ||
       (length !== null && job.sizeBytes !== null && Number(length) !== job.sizeBytes)
     ) {
@@ -120,9 +130,9 @@ export async function openRange(
       }),
     );
   }
-  if (strongEtagDiffers(job.etag, response.headers.get('etag'))) {
+  if (strongEtagDiffers(etag, response.headers.get('etag'))) {
     return fail(
-      new DdmError(`Resource changed: ETag ${response.headers.get('etag')} instead of ${job.etag}: GET ${url}`, {
+      new DdmError(`Resource changed: ETag ${response.headers.get('etag')} instead of ${etag}: GET ${url}`, {
         code: 'ERR_RESOURCE_CHANGED',
       }),
     );

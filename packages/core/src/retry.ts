@@ -20,7 +20,7 @@
  * Older Bun versions threw `code: 'ConnectionRefused'` / `'ConnectionClosed'`; both are still
  * mapped.
  */
-import { HttpStatusError, isConnectionRefused } from './errors.ts';
+import { HttpStatusError, isConnectionRefused, toDdmError } from './errors.ts';
 
 // Classification lives with the error types (errors.ts); re-exported for existing importers.
 export { type ClassifyOptions, classifyError, type ErrorClass, isConnectionRefused } from './errors.ts';
@@ -106,6 +106,34 @@ export function waitMs(ms: number, signal: AbortSignal): Promise<void> {
 /** The why of a retry: what is retried, when, which attempt of how many, and the error. */
 export function retryWhy(what: string, delayMs: number, attempt: number, attempts: number, error: Error): string {
   return `retrying ${what} in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts}): ${error.message}`;
+}
+
+export interface RetryLoopOptions {
+  settings: { retryAttempts: number; retryBaseDelayMs: number; retryMaxDelayMs: number };
+  signal: AbortSignal;
+  /** See {@link shouldRetry}: false on a first contact, where a refusal fails at once. */
+  hasJobWorked: () => boolean;
+  /** Told each wait before it starts, with the {@link retryWhy} line. */
+  onRetry: (why: string) => void;
+}
+
+/**
+ * Runs `fn` until it succeeds, waiting `retryDelayMs` between tries while {@link shouldRetry}
+ * allows and the attempts last. @throws the last error (as a DdmError), or the signal's reason.
+ */
+export async function withRetries<T>(what: string, fn: () => Promise<T>, o: RetryLoopOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (o.signal.aborted) throw error;
+      const err = toDdmError(error);
+      if (!shouldRetry(err, { hasJobWorked: o.hasJobWorked() }) || attempt > o.settings.retryAttempts) throw err;
+      const delayMs = retryDelayMs(err, attempt, o.settings);
+      o.onRetry(retryWhy(what, delayMs, attempt, o.settings.retryAttempts, err));
+      await waitMs(delayMs, o.signal);
+    }
+  }
 }
 
 /** IMF-fixdate, RFC 850 and asctime dates all start with a day name (RFC 9110 §5.6.7). */

@@ -12,6 +12,7 @@ import type { PartFile } from './file-writer.ts';
 import type { RequestContext } from './http.ts';
 import type { RunnerDeps } from './job-runner.ts';
 import { claimSegment, type LiveSegment } from './live-segment.ts';
+import { type Mirror, MirrorDropped, type MirrorSet } from './mirrors.ts';
 import { openRange, pumpBody } from './range-fetch.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { retryDelayMs, retryWhy, waitMs } from './retry.ts';
@@ -48,6 +49,8 @@ export interface WorkersOptions {
   fail: (error: unknown) => void;
   /** The host of the job's final URL, for the shared connection pool. */
   host: string;
+  /** The job's URLs when it has several (see mirrors.ts); null for a single URL. */
+  mirrors: MirrorSet | null;
   file: PartFile;
   bucket: TokenBucket;
   monitor: SegmentMonitor;
@@ -70,6 +73,8 @@ interface Slot {
 interface WorkerState {
   /** Counted out of the job's connections; it ends after its current request. */
   isRetiring: boolean;
+  /** The mirror this connection talks to; null for a job with a single URL. */
+  mirror: Mirror | null;
 }
 
 /** Aborts a request whose connection is beyond a lowered connection count. */
@@ -86,10 +91,16 @@ export class SegmentWorkers {
 
   constructor(private readonly o: WorkersOptions) {}
 
-  /** Runs workers until none has work left or the attempt's signal aborts. */
+  /**
+   * Runs workers until none has work left or the attempt's signal aborts. The other mirrors are
+   * checked first (none is used before), and the re-probes of failed mirrors are awaited at the
+   * end, so the run ends with every mirror's verdict.
+   */
   async run(): Promise<void> {
+    await this.o.mirrors?.checkOthers(this.o.run.job);
     this.spawn();
     while (this.workers.size > 0) await Promise.allSettled([...this.workers]);
+    if (!this.o.signal.aborted) await this.o.mirrors?.settled();
   }
 
   /**
@@ -110,7 +121,7 @@ export class SegmentWorkers {
     while (this.workers.size - this.retiringWorkers < this.wanted) {
       const seg = this.claim();
       if (!seg) break;
-      const state: WorkerState = { isRetiring: false };
+      const state: WorkerState = { isRetiring: false, mirror: this.o.mirrors?.pick(this.o.deps.pool) ?? null };
       const worker: Promise<void> = this.worker(seg, state).finally(() => {
         this.workers.delete(worker);
         if (state.isRetiring) this.retiringWorkers--;
@@ -177,6 +188,22 @@ export class SegmentWorkers {
     return claimed?.segment ?? null;
   }
 
+  /**
+   * Moves `worker` to another usable mirror (`avoid` only when there is another), giving its
+   * slot back when the host changes. False when no mirror is usable: the worker then ends, and
+   * the job's error is the one that dropped the last mirror.
+   */
+  private switchMirror(worker: WorkerState, slot: Slot, avoid: Mirror | null): boolean {
+    const next = this.o.mirrors?.pick(this.o.deps.pool, avoid) ?? null;
+    if (!next) return false;
+    if (next.host !== worker.mirror?.host) {
+      slot.release?.();
+      slot.release = null;
+    }
+    worker.mirror = next;
+    return true;
+  }
+
   /** Fetches `seg` to its end, or returns early (segment not done) on a stop or when `worker` retires. */
   private async runSegment(seg: LiveSegment, slot: Slot, worker: WorkerState): Promise<void> {
     const { deps, run } = this.o;
@@ -186,7 +213,10 @@ export class SegmentWorkers {
       if (this.o.signal.aborted) return;
       // Also after a backoff: a connection lowered meanwhile is not opened again.
       if (this.retireIfSurplus(worker)) return;
-      slot.release ??= await deps.pool.acquire(this.o.host, this.o.signal);
+      if (worker.mirror?.state === 'dropped' && !this.switchMirror(worker, slot, null)) return;
+      const mirror = worker.mirror;
+      seg.mirror = mirror;
+      slot.release ??= await deps.pool.acquire(mirror?.host ?? this.o.host, this.o.signal);
       const requestAbort = new AbortController();
       seg.requestAbort = requestAbort;
       const signal = AbortSignal.any([this.o.signal, requestAbort.signal]);
@@ -204,14 +234,14 @@ export class SegmentWorkers {
         seg.samples = [];
         seg.lowSince = null;
         seg.slowSince = null;
-        const opened = await openRange(this.o.requestContext(), run.job, seg, signal);
+        const opened = await openRange(this.o.requestContext(), run.job, seg, signal, mirror);
         const learnedSizeBytes = await pumpBody(seg, opened, {
           file: this.o.file,
-          url: run.job.finalUrl,
+          url: mirror?.finalUrl ?? run.job.finalUrl,
           bufferBytes: settings.segmentBufferBytes,
           buckets: [this.o.bucket, deps.globalBucket],
           checkLease: deps.checkLease,
-          onWritten: this.o.onWritten,
+          onWritten: mirror ? (bytes) => this.noteMirrorBytes(mirror, bytes) : this.o.onWritten,
           signal,
         });
         if (learnedSizeBytes !== null) this.o.onSizeLearned(learnedSizeBytes);
@@ -220,18 +250,57 @@ export class SegmentWorkers {
       } catch (error) {
         if (this.o.signal.aborted) return;
         const reason = requestAbort.signal.aborted ? requestAbort.signal.reason : error;
-        if (reason instanceof SlowRestart || reason instanceof SurplusConnection) continue;
+        if (reason instanceof SurplusConnection || reason instanceof MirrorDropped) continue;
+        if (reason instanceof SlowRestart) {
+          // A new connection to another mirror is the better path a laggard restart looks for.
+          if (mirror) this.switchMirror(worker, slot, mirror);
+          continue;
+        }
         if (seg.receivedBytes > before) attempts = 0;
+        if (mirror && this.movedToOtherMirror(seg, worker, slot, reason)) continue;
         // Nobody waits on a slot held through a backoff.
         slot.release?.();
         slot.release = null;
-        await this.handleError(seg, reason, ++attempts, settings);
+        await this.handleError(seg, reason, ++attempts, settings, mirror);
       } finally {
         seg.requestAbort = null;
         if (seg.status === 'active' || seg.status === 'stalled') seg.status = 'pending';
       }
     }
     seg.status = 'done';
+  }
+
+  private noteMirrorBytes(mirror: Mirror, bytes: number): void {
+    mirror.bytes += bytes;
+    mirror.failures = 0;
+    this.o.onWritten(bytes);
+  }
+
+  /**
+   * A request to `worker`'s mirror failed while another mirror is usable: the mirror is dropped
+   * (an answer no retry mends: another resource, a 200 to a range, a refusal) or its failure is
+   * counted and it is probed again; either way the segment goes on from another mirror at once.
+   * False when no other mirror is usable: the error is then handled as for a single URL.
+   */
+  private movedToOtherMirror(seg: LiveSegment, worker: WorkerState, slot: Slot, error: unknown): boolean {
+    const mirrors = this.o.mirrors as MirrorSet;
+    const mirror = worker.mirror as Mirror;
+    if (mirror.state === 'dropped' || !mirrors.usable.some((m) => m !== mirror)) return false;
+    if (error instanceof RestartSignal) return false;
+    const err = toDdmError(error);
+    // The job's own URL may get a fresh link first (handleError renews it).
+    const isExpired = err instanceof HttpStatusError && EXPIRED_LINK_STATUSES.includes(err.status);
+    if (isExpired && mirror.url === this.o.run.job.url) return false;
+    const isOverload = err instanceof HttpStatusError && (err.status === 429 || err.status === 503);
+    if (isOverload) this.o.deps.pool.penalize(mirror.host);
+    if (!isOverload && (RESTARTABLE.includes(err.code) || !err.retryable))
+      mirrors.drop(mirror, err, this.o.run.segments);
+    else mirrors.noteFailure(mirror, err, this.o.run.job);
+    const { id: jobId } = this.o.run.job;
+    this.o.deps.log.info('mirror request failed', { jobId, index: seg.index, code: err.code, message: err.message });
+    this.switchMirror(worker, slot, mirror);
+    // Without a usable mirror left, the loop's next turn ends the worker.
+    return true;
   }
 
   /**
@@ -244,21 +313,36 @@ export class SegmentWorkers {
     error: unknown,
     attempt: number,
     settings: EngineSettings,
+    mirror: Mirror | null,
   ): Promise<void> {
     if (error instanceof RestartSignal) throw error;
     const err = toDdmError(error);
+    const host = mirror?.host ?? this.o.host;
     if (RESTARTABLE.includes(err.code)) {
       throw new RestartSignal(err.code, err.message, err.code !== 'ERR_RESOURCE_CHANGED');
     }
-    if (err instanceof HttpStatusError && EXPIRED_LINK_STATUSES.includes(err.status)) {
+    // Only the job's own URL can be asked for a fresh link; a mirror's expiry is its failure.
+    const isJobUrl = !mirror || mirror.url === this.o.run.job.url;
+    if (err instanceof HttpStatusError && EXPIRED_LINK_STATUSES.includes(err.status) && isJobUrl) {
       const renewal = this.o.reResolve(err);
-      if (renewal) return renewal;
+      if (renewal) {
+        await renewal;
+        if (mirror) mirror.finalUrl = this.o.run.job.finalUrl ?? mirror.finalUrl;
+        return;
+      }
     }
     if (err instanceof HttpStatusError && (err.status === 429 || err.status === 503)) {
-      const cap = this.o.deps.pool.penalize(this.o.host);
-      this.o.setWhy(`server answered ${err.status}: at most ${cap} connection(s) to ${this.o.host} for now`);
+      const cap = this.o.deps.pool.penalize(host);
+      this.o.setWhy(`server answered ${err.status}: at most ${cap} connection(s) to ${host} for now`);
     }
-    if (!err.retryable || attempt > settings.retryAttempts) throw err;
+    if (!err.retryable || attempt > settings.retryAttempts) {
+      // The mirror is dropped (so every mirror shows its why); the job goes on while another is usable.
+      if (mirror && this.o.mirrors) {
+        this.o.mirrors.drop(mirror, err, this.o.run.segments);
+        if (this.o.mirrors.usable.length > 0) return;
+      }
+      throw err;
+    }
     const delayMs = retryDelayMs(err, attempt, settings);
     seg.status = 'retrying';
     seg.retries++;

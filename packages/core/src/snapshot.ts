@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { dataVersion, type JobRow, type JobSummaryRow, type Repos } from '@ddm/db';
 import type { ErrorCode } from './errors.ts';
 import type { Logger } from './log.ts';
+import { storedMirrorSnapshots } from './mirrors.ts';
 import { redactUrl } from './redact.ts';
-import type { JobSnapshot, SegmentSnapshot } from './types.ts';
+import type { JobSnapshot, MirrorSnapshot, SegmentSnapshot } from './types.ts';
 
 /** What a snapshot reads from a running job (a `JobRun`). */
 export interface LiveRun {
@@ -19,6 +20,7 @@ export interface LiveRun {
   readonly bucket: { readonly rate: number | null };
   readonly why: string | null;
   segmentSnapshots(): SegmentSnapshot[];
+  mirrorSnapshots(): MirrorSnapshot[];
 }
 
 /** A running job: its row (state, why) with the live counters of its run. */
@@ -38,6 +40,7 @@ export function liveJobSnapshot(job: JobRow, run: LiveRun): JobSnapshot {
     why: run.why,
     segments,
     segmentCount: segments.length,
+    mirrors: run.mirrorSnapshots(),
   };
 }
 
@@ -86,13 +89,19 @@ export function storedJobSnapshot(
  * The columns of a job a snapshot shows: a full row (mirrors in its settings) or a listing's
  * `JobSummaryRow` (mirrors alone, without the rest of the settings).
  */
-export type SnapshotRow = Omit<JobSummaryRow, 'segmentWrittenBytes' | 'segmentCount' | 'mirrors'> &
-  ({ settings: Pick<JobRow['settings'], 'mirrors'> } | { mirrors: readonly string[] | null });
+export type SnapshotRow = Omit<JobSummaryRow, 'segmentWrittenBytes' | 'segmentCount' | 'mirrors' | 'droppedMirrors'> &
+  (
+    | { settings: Pick<JobRow['settings'], 'mirrors' | 'droppedMirrors'> }
+    | { mirrors: readonly string[] | null; droppedMirrors: readonly { url: string; why: string }[] | null }
+  );
 
 function baseSnapshot(job: SnapshotRow): JobSnapshot {
-  const mirrors = 'settings' in job ? job.settings.mirrors : job.mirrors;
+  const settings =
+    'settings' in job
+      ? job.settings
+      : { mirrors: job.mirrors ? [...job.mirrors] : undefined, droppedMirrors: job.droppedMirrors ?? undefined };
   return {
-    ...(mirrors && mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
+    mirrors: storedMirrorSnapshots({ url: job.url, settings: settings as JobRow['settings'] }),
     id: job.id,
     url: redactUrl(job.url),
     fileName: job.fileName,

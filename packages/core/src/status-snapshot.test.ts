@@ -62,10 +62,11 @@ describe('snapshotFromDb for a status listing', () => {
     });
     const full = snapshotFromDb(repos).jobs.find((j) => j.id === job.id);
     const summary = snapshotFromDb(repos, { withSegments: false }).jobs.find((j) => j.id === job.id);
-    expect(full?.mirrors).toHaveLength(2);
-    expect(full?.mirrors?.[0]).not.toContain('secret');
-    expect(summary?.mirrors).toEqual(full?.mirrors as readonly string[]);
-    expect(snapshotFromDb(repos, { withSegments: false }).jobs.filter((j) => j.mirrors)).toHaveLength(1);
+    // The job's own URL and its two mirrors.
+    expect(full?.mirrors).toHaveLength(3);
+    expect(full?.mirrors[1]?.url).not.toContain('secret');
+    expect(summary?.mirrors).toEqual(full?.mirrors ?? []);
+    expect(snapshotFromDb(repos, { withSegments: false }).jobs.filter((j) => j.mirrors.length > 0)).toHaveLength(1);
     repos.db.close();
   });
 

@@ -55,10 +55,26 @@ export interface JobSnapshot {
   readonly segments: readonly SegmentSnapshot[];
   /** How many segments the job has (also in a summary snapshot). */
   readonly segmentCount: number;
+  /** The URLs of the file (aria2's URIs), each with its state; empty for a job with a single URL. */
+  readonly mirrors: readonly MirrorSnapshot[];
   readonly createdAt: number;
   readonly completedAt: number | null;
-  /** Every URI stored for the file (an input file's or addUri's mirrors), redacted; absent when none. */
-  readonly mirrors?: readonly string[];
+}
+
+/** `checking`: probed before use; `usable`: serves the same file; `dropped`: no more requests (see `why`). */
+export type MirrorState = 'checking' | 'usable' | 'dropped';
+
+/** One URL of a job's file as a snapshot shows it. */
+export interface MirrorSnapshot {
+  /** Redacted. */
+  readonly url: string;
+  readonly state: MirrorState;
+  /** Sum of the rates of its running connections. */
+  readonly rateBytesPerSec: number;
+  /** Bytes written from it in the current run. */
+  readonly bytes: number;
+  /** Why it was dropped (names it and the reason), or null. */
+  readonly why: string | null;
 }
 
 export interface EngineSnapshot {

@@ -256,6 +256,8 @@ export interface LiveRow {
   rateBytesPerSec: number;
   connections: number;
   segments: unknown[];
+  /** Per-mirror state of a job with several URLs; empty otherwise. */
+  mirrors?: unknown[];
   updatedAt: number;
 }
 
@@ -267,11 +269,19 @@ export class LiveRepo {
     write(this.db, () =>
       this.db
         .query(
-          `INSERT INTO live (job_id, rate_bytes_per_sec, connections, segments_json, updated_at) VALUES (?, ?, ?, ?, ?)
+          `INSERT INTO live (job_id, rate_bytes_per_sec, connections, segments_json, mirrors_json, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (job_id) DO UPDATE SET rate_bytes_per_sec = excluded.rate_bytes_per_sec,
-           connections = excluded.connections, segments_json = excluded.segments_json, updated_at = excluded.updated_at`,
+           connections = excluded.connections, segments_json = excluded.segments_json,
+           mirrors_json = excluded.mirrors_json, updated_at = excluded.updated_at`,
         )
-        .run(row.jobId, row.rateBytesPerSec, row.connections, JSON.stringify(row.segments), row.updatedAt),
+        .run(
+          row.jobId,
+          row.rateBytesPerSec,
+          row.connections,
+          JSON.stringify(row.segments),
+          JSON.stringify(row.mirrors ?? []),
+          row.updatedAt,
+        ),
     );
   }
 
@@ -282,6 +292,7 @@ export class LiveRepo {
         rate_bytes_per_sec: number;
         connections: number;
         segments_json: string;
+        mirrors_json: string;
         updated_at: number;
       }[]
     ).map((r) => ({
@@ -289,6 +300,7 @@ export class LiveRepo {
       rateBytesPerSec: r.rate_bytes_per_sec,
       connections: r.connections,
       segments: JSON.parse(r.segments_json) as unknown[],
+      mirrors: JSON.parse(r.mirrors_json) as unknown[],
       updatedAt: r.updated_at,
     }));
   }

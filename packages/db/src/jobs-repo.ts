@@ -35,8 +35,13 @@ export interface JobSettings {
    * reboots.
    */
   partFile?: { ino: number; birthtimeMs: number };
-  /** Other URLs of the same file (an input file's tab-separated URLs); the job downloads from `url`. */
+  /**
+   * Other URLs of the same file (an input file's tab-separated URLs, `--mirror`, aria2's
+   * `addUri` URIs; may repeat `url`): the engine downloads from `url` and these together.
+   */
   mirrors?: string[];
+  /** Mirrors dropped in the last run, each with the why that names it (written when dropped). */
+  droppedMirrors?: { url: string; why: string }[];
 }
 
 export interface JobRow {
@@ -144,6 +149,8 @@ export type JobSummaryRow = Pick<
 > & {
   /** `settings.mirrors` (the one setting a listing shows: the RPC server lists a job's URIs), or null. */
   mirrors: string[] | null;
+  /** `settings.droppedMirrors`: the mirrors a run dropped, with why, or null. */
+  droppedMirrors: { url: string; why: string }[] | null;
   /** Sum of the stored `written_bytes` of its segments. */
   segmentWrittenBytes: number;
   segmentCount: number;
@@ -272,13 +279,17 @@ export class JobsRepo {
         `SELECT id, url, dir, file_name AS fileName, size_bytes AS sizeBytes, state, error_code AS errorCode,
            error_message AS errorMessage, why, connections, priority, limit_bytes_per_sec AS limitBytesPerSec,
            created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt,
-           json_extract(settings_json, '$.mirrors') AS mirrors, 0 AS segmentWrittenBytes, 0 AS segmentCount
+           json_extract(settings_json, '$.mirrors') AS mirrors,
+           json_extract(settings_json, '$.droppedMirrors') AS droppedMirrors, 0 AS segmentWrittenBytes, 0 AS segmentCount
          FROM jobs ORDER BY priority DESC, queue_pos ASC`,
       )
       .all() as JobSummaryRow[];
     for (const row of rows) {
       // json_extract gives an array as its JSON text.
       if (row.mirrors !== null) row.mirrors = JSON.parse(row.mirrors as unknown as string) as string[];
+      if (row.droppedMirrors !== null) {
+        row.droppedMirrors = JSON.parse(row.droppedMirrors as unknown as string) as { url: string; why: string }[];
+      }
       const sum = sums.get(row.id);
       if (!sum) continue;
       row.segmentWrittenBytes = sum.written;

@@ -3,6 +3,7 @@ import { DbError } from './errors.ts';
 import { migration0001 } from './migrations/0001-jobs-and-segments.ts';
 import { migration0002 } from './migrations/0002-control-and-queue.ts';
 import { migration0003 } from './migrations/0003-lock-epoch-and-indexes.ts';
+import { migration0004 } from './migrations/0004-live-mirrors.ts';
 
 export interface Migration {
   version: number;
@@ -11,7 +12,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Statically imported so the compiled binary carries them. */
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
 
 /** The newest version this ddm knows (the last migration's; versions only grow). */
 export const LATEST_VERSION = (migrations[migrations.length - 1] as Migration).version;

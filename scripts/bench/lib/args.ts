@@ -18,6 +18,8 @@ export interface BenchArgs {
   bigSizeMiB: number | null;
   /** Runs of each start-up command (scenario 8). @default 20 */
   startupRuns: number;
+  /** Size of scenario 11's file (`--mirror-size 128M`); null: the plan's (1 GiB, 256 MiB with --quick). */
+  mirrorBytes: number | null;
   isHelp: boolean;
 }
 
@@ -38,17 +40,20 @@ Scenarios (all by default; every download is checked by SHA-256):
   9  peak RSS flat in file size: ddm at 16 connections on the big file and on --big-size
   10 the job DB at scale: \`ddm status\` (table and --json) and the CPU of one download with
      10,000 jobs stored (also alone: bun scripts/bench/status-scale.ts)
+  11 one file from 2 mirrors (test servers), each connection capped at 8 MiB/s: ddm -x 16 with
+     --mirror vs aria2c -x16 -s16 with the same two URIs
 
 At the end, one table holds every target of issue 14 (start-up, RSS, CPU/GiB, throughput vs
 curl, curl+sync and aria2c, tmpfs, TUI cost) from the scenarios that ran.
 
   --quick          256 MiB instead of 1 GiB, 64 MiB instead of 256 MiB, 512 MiB instead of
                    4 GiB, 50 files, 1 run
-  --scenario N     run only scenario N (1-10; repeat or use a comma list)
+  --scenario N     run only scenario N (1-11; repeat or use a comma list)
   --runs N         runs per row, the median is reported (default 3, --quick 1)
   --size MiB       size of the big file (scenarios 1, 6, 7, 9; default 1024)
   --big-size MiB   the large size of scenario 9 (default 4096)
   --startup-runs N runs of each start-up command (default 20)
+  --mirror-size S  size of scenario 11's file, e.g. 128M (default 1G, 256M with --quick)
   --no-write       print the tables but do not touch docs/BENCHMARKS.md
   --ddm PATH       measure this ddm executable instead of dist/ddm
 
@@ -68,6 +73,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       size: { type: 'string' },
       'big-size': { type: 'string' },
       'startup-runs': { type: 'string' },
+      'mirror-size': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -78,7 +84,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     .map((s) => Number(s.trim()))
     .filter((n, i, all) => all.indexOf(n) === i);
   for (const n of scenarios) {
-    if (!Number.isInteger(n) || n < 1 || n > 10) throw new Error(`--scenario must be 1 to 10: ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 11) throw new Error(`--scenario must be 1 to 11: ${n}`);
   }
   const isQuick = values.quick === true;
   const runs = values.runs === undefined ? (isQuick ? 1 : 3) : Number(values.runs);
@@ -98,6 +104,15 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     shouldWrite: values['no-write'] !== true,
     runs,
     ddmPath: values.ddm ?? null,
+    mirrorBytes: values['mirror-size'] === undefined ? null : parseMirrorSize(values['mirror-size']),
     isHelp: values.help === true,
   };
+}
+
+/** `128M`, `1G`, `64MiB` or a byte count. @throws Error naming the value. */
+function parseMirrorSize(text: string): number {
+  const m = /^(\d+)\s*([KMG]?)(?:i?B)?$/i.exec(text.trim());
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G'];
+  if (!m || unit === undefined || Number(m[1]) <= 0) throw new Error(`--mirror-size must be a size like 128M: ${text}`);
+  return Number(m[1]) * unit;
 }

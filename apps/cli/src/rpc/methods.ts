@@ -16,7 +16,7 @@ import {
 } from './options.ts';
 import { type Dispatch, RpcError } from './protocol.ts';
 import { FailureThrottle, tokenMatches } from './security.ts';
-import { filesOf, page, pickKeys, rateText, STATUS_OF, statusOf, urisOf } from './shapes.ts';
+import { filesOf, page, pickKeys, rateText, STATUS_OF, serversOf, statusOf, urisOf } from './shapes.ts';
 
 /** What the methods run against. */
 export interface RpcServices {
@@ -97,9 +97,8 @@ export function createDispatch(services: RpcServices): Dispatch {
     if (!job) throw new RpcError(`GID ${gid} is not found`);
     return job;
   };
-  const mirrorsOf = (job: JobSnapshot): string[] => (job.mirrors ? [...job.mirrors] : [job.url]);
   const statusList = (list: readonly JobSnapshot[], keys: string[] | null) =>
-    list.map((job) => pickKeys(statusOf(job, mirrorsOf(job)), keys));
+    list.map((job) => pickKeys(statusOf(job), keys));
   const waiting = () => jobs().filter((j) => j.state === 'queued' || j.state === 'paused');
   const stopped = () => jobs().filter((j) => STOPPED.has(STATUS_OF[j.state]));
   const active = () => jobs().filter((j) => STATUS_OF[j.state] === 'active');
@@ -134,8 +133,8 @@ export function createDispatch(services: RpcServices): Dispatch {
     const position = params[2] === undefined ? null : intAt(params, 2);
     if (position !== null && position < 0) throw wrongType(2);
     const [url] = uris as string[];
+    // Every URI is a mirror of the one file; the engine downloads from all of them (mirrors.ts).
     const settings: JobSettings = { mirrors: [...(uris as string[])] };
-    // `mirrors` is not a column yet: it rides in settings_json until the engine downloads from several URIs.
     const id = engine.addJob(url as string, { ...parsed.options, settings });
     // Before the engine's loop runs again (it resumes after this synchronous part), so the job
     // never starts.
@@ -215,27 +214,21 @@ export function createDispatch(services: RpcServices): Dispatch {
     },
     'aria2.tellStatus': (p) => {
       const job = findJob(stringAt(p, 0));
-      return pickKeys(statusOf(job, mirrorsOf(job)), keysAt(p, 1));
+      return pickKeys(statusOf(job), keysAt(p, 1));
     },
     'aria2.getUris': (p) => {
       const job = findJob(stringAt(p, 0));
-      return urisOf(job, mirrorsOf(job));
+      return urisOf(job);
     },
     'aria2.getFiles': (p) => {
       const job = findJob(stringAt(p, 0));
-      return filesOf(job, mirrorsOf(job));
+      return filesOf(job);
     },
     'aria2.getServers': (p) => {
       const gid = stringAt(p, 0);
       const job = findJob(gid);
       if (STATUS_OF[job.state] !== 'active') throw new RpcError(`No active download for GID#${gid}`);
-      const [uri = job.url] = mirrorsOf(job);
-      return [
-        {
-          index: '1',
-          servers: [{ uri, currentUri: uri, downloadSpeed: String(Math.round(job.rateBytesPerSec)) }],
-        },
-      ];
+      return [{ index: '1', servers: serversOf(job) }];
     },
     'aria2.tellActive': (p) => statusList(active(), keysAt(p, 0)),
     'aria2.tellWaiting': (p) => statusList(page(waiting(), intAt(p, 0), intAt(p, 1)), keysAt(p, 2)),

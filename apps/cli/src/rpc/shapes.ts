@@ -44,8 +44,8 @@ export function aria2ExitCode(code: ErrorCode | null): number {
   return ARIA2_EXIT_CODE[code] ?? 1;
 }
 
-/** A job as `tellStatus` describes it, before key filtering. `mirrors` are all its URIs. */
-export function statusOf(job: JobSnapshot, mirrors: readonly string[]): Record<string, unknown> {
+/** A job as `tellStatus` describes it, before key filtering. */
+export function statusOf(job: JobSnapshot): Record<string, unknown> {
   const status = STATUS_OF[job.state];
   const status_: Record<string, unknown> = {
     gid: gidOf(job.id),
@@ -59,7 +59,7 @@ export function statusOf(job: JobSnapshot, mirrors: readonly string[]): Record<s
     numPieces: String(job.segmentCount),
     pieceLength: String(pieceLengthOf(job)),
     dir: job.dir,
-    files: filesOf(job, mirrors),
+    files: filesOf(job),
   };
   if (status === 'error' || status === 'complete' || status === 'removed') {
     status_.errorCode = String(status === 'removed' ? 31 : aria2ExitCode(job.errorCode));
@@ -73,12 +73,29 @@ function pieceLengthOf(job: JobSnapshot): number {
   return first && first.end !== null ? first.end - first.start : 1024 * 1024;
 }
 
-export function urisOf(job: JobSnapshot, mirrors: readonly string[]): { uri: string; status: 'used' | 'waiting' }[] {
+/**
+ * The job's URIs as aria2 lists them: the ones still in play (a dropped mirror is gone, as aria2
+ * removes a failed URI), `used` while the download runs, else `waiting`. From the snapshot, so
+ * every front end sees the engine's own view.
+ */
+export function urisOf(job: JobSnapshot): { uri: string; status: 'used' | 'waiting' }[] {
   const isActive = STATUS_OF[job.state] === 'active';
-  return mirrors.map((uri, i) => ({ uri, status: isActive && i === 0 ? 'used' : 'waiting' }));
+  const live = job.mirrors.filter((m) => m.state !== 'dropped').map((m) => m.url);
+  const uris = live.length > 0 ? live : [job.url];
+  return uris.map((uri, i) => ({ uri, status: isActive && (job.mirrors.length > 0 || i === 0) ? 'used' : 'waiting' }));
 }
 
-export function filesOf(job: JobSnapshot, mirrors: readonly string[]): Record<string, unknown>[] {
+/** `getServers`: one entry per URI in use, with its own download speed (a mirror's connections). */
+export function serversOf(job: JobSnapshot): { uri: string; currentUri: string; downloadSpeed: string }[] {
+  if (job.mirrors.length === 0) {
+    return [{ uri: job.url, currentUri: job.url, downloadSpeed: String(Math.round(job.rateBytesPerSec)) }];
+  }
+  return job.mirrors
+    .filter((m) => m.state === 'usable')
+    .map((m) => ({ uri: m.url, currentUri: m.url, downloadSpeed: String(Math.round(m.rateBytesPerSec)) }));
+}
+
+export function filesOf(job: JobSnapshot): Record<string, unknown>[] {
   return [
     {
       index: '1',
@@ -86,7 +103,7 @@ export function filesOf(job: JobSnapshot, mirrors: readonly string[]): Record<st
       length: String(job.sizeBytes ?? 0),
       completedLength: String(job.doneBytes),
       selected: 'true',
-      uris: urisOf(job, mirrors),
+      uris: urisOf(job),
     },
   ];
 }

@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import { memo } from 'react';
 import { formatBytes, formatLimit, formatPercent } from '../lib/format.ts';
 import { stateColor, tint } from '../lib/theme.ts';
+import { MirrorRates } from './mirror-rates.tsx';
 
 export interface JobSummaryProps {
   readonly job: JobSnapshot;
@@ -10,7 +11,10 @@ export interface JobSummaryProps {
   readonly isColor: boolean;
 }
 
-/** Title of the detail pane: `#3 ubuntu.iso  1.2 GiB / 4.6 GiB 26%  downloading  4/8 conn  limit off`. */
+/**
+ * Title of the detail pane: `#3 ubuntu.iso  1.2 GiB / 4.6 GiB 26%  downloading  4/8 conn  limit off`,
+ * then each mirror's rate for a job with several URLs.
+ */
 export const JobSummary = memo(function JobSummary({ job, width, isColor }: JobSummaryProps) {
   const size = job.sizeBytes === null ? '?' : formatBytes(job.sizeBytes);
   const facts = [
@@ -26,6 +30,7 @@ export const JobSummary = memo(function JobSummary({ job, width, isColor }: JobS
         </Text>
         <Text {...tint(isColor, { color: stateColor(job.state) })}> {job.state}</Text>
         <Text> {facts}</Text>
+        <MirrorRates mirrors={job.mirrors} isColor={isColor} />
       </Text>
     </Box>
   );

@@ -43,6 +43,7 @@ export function makeJob(overrides: Partial<JobSnapshot> & Pick<JobSnapshot, 'id'
     doneBytes: 0,
     rateBytesPerSec: 0,
     etaSec: null,
+    mirrors: [],
     connections: 1,
     maxConnections: 4,
     limitBytesPerSec: null,

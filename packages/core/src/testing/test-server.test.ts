@@ -240,6 +240,20 @@ describe('knobs', () => {
     ]);
   });
 
+  test('dieAfterBytes cuts the response under way once n bytes went out, then refuses connections', async () => {
+    await using server = await startTestServer({
+      files: [{ path: '/f', body: makeBody(4 * MiB) }],
+      dieAfterBytes: MiB,
+    });
+    const { received, error } = await readAll(await get(server.url('/f')));
+    // The sockets are destroyed at once, so the client may get less than what was written.
+    expect(server.bytesServed('/f')).toBeGreaterThanOrEqual(MiB);
+    expect(received).toBeLessThan(4 * MiB);
+    expect(error).not.toBeNull();
+    const refused = await get(server.url('/f')).catch((e: unknown) => e);
+    expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
+  });
+
   test('stallAfterBytes goes silent with the socket open until the client gives up', async () => {
     await using server = await startTestServer({
       files: [{ path: '/f', body, knobs: { stallAfterBytes: { bytes: 1000, times: 1 } } }],

@@ -120,6 +120,11 @@ export interface TestServerOptions {
   readonly redirects?: Readonly<Record<string, RedirectRule>>;
   /** Keep the first 64 bytes of each response body in `RequestRecord.firstBytes`. @default false */
   readonly logBodies?: boolean;
+  /**
+   * The whole server dies once it has written this many body bytes (all files): responses under
+   * way are cut and the port refuses connections from then on, as `stop()` does.
+   */
+  readonly dieAfterBytes?: number;
 }
 
 /** How a response ended. */
@@ -345,6 +350,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let nextConnectionId = 1;
   let isStopped = false;
   let port = 0;
+  let totalBytesSent = 0;
 
   const now = () => performance.now();
   const urlFor = (path: string, urlOptions: UrlOptions = {}) =>
@@ -359,6 +365,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       record.firstBytes = next;
     }
     record.bodyBytesSent += chunk.length;
+    totalBytesSent += chunk.length;
+    if (options.dieAfterBytes !== undefined && totalBytesSent >= options.dieAfterBytes) void stop();
     const t = now();
     const last = samples[samples.length - 1];
     // Coalesce writes within the same millisecond to keep the timeline small.
