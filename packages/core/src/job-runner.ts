@@ -13,6 +13,7 @@ import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
 import { PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
+import type { GcPacer } from './gc-pacer.ts';
 import type { RequestContext } from './http.ts';
 import { LiveSegment } from './live-segment.ts';
 import type { Logger } from './log.ts';
@@ -56,6 +57,8 @@ export interface RunnerDeps {
   checkLease: () => void;
   /** Proves the lock from the DB now (right before the final rename). @throws ERR_LOCK_LOST */
   confirmLock: () => void;
+  /** The engine's heap pacing (see gc-pacer.ts), told of every write. */
+  gcPacer: GcPacer;
 }
 
 const MAX_RESTARTS = 3;
@@ -462,6 +465,7 @@ export class JobRun {
    * costs the disk nothing extra.
    */
   private noteWritten(bytes: number): void {
+    this.deps.gcPacer.note(bytes);
     this.bytesSinceCheckpoint += bytes;
     const size = this.job.sizeBytes ?? 0;
     const threshold = Math.min(MAX_CHECKPOINT_BYTES, Math.max(MIN_CHECKPOINT_BYTES, Math.floor(size / 100)));
