@@ -12,6 +12,7 @@ import { EngineLock, LOCK_STALE_MS } from './engine-lock.ts';
 import type { EngineOptions, JobSecrets, RunOptions, RunSummary } from './engine-options.ts';
 import { DdmError } from './errors.ts';
 import { fileNameFromResponse, freeFileName, sanitizeFileName } from './filename.ts';
+import { GcPacer } from './gc-pacer.ts';
 import { runJobHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
 import { ACTIVE_STATES, canCancel, canPause, canResume } from './job.ts';
@@ -42,6 +43,7 @@ export class Engine implements EngineController {
   private readonly listeners = new Set<(event: EngineEvent) => void>();
   private readonly pool: ConnectionPool;
   private readonly globalBucket: TokenBucket;
+  private readonly gcPacer = new GcPacer();
   private readonly secrets = new Map<number, JobSecrets>();
   private readonly runEnded = new Map<number, Promise<RunOutcome>>();
   private wakeUp: (() => void) | null = null;
@@ -439,6 +441,7 @@ export class Engine implements EngineController {
         checkLease: () => this.lock.checkLease(),
         confirmLock: () => this.lock.confirm(),
         isPathReserved: (p, except) => this.isPathReserved(p, except),
+        gcPacer: this.gcPacer,
       },
       job,
     );

@@ -209,8 +209,22 @@ export class PartFile {
     return verifyChecksum({ handle: this.handle, path: this.path }, spec, signal);
   }
 
-  /** Writes `length` bytes of `buffer` at `position`, looping over short writes. */
+  /**
+   * Writes `length` bytes of `buffer` at `position`, looping over short writes.
+   * @throws DdmError ERR_DISK_FULL, ERR_IO.
+   */
   async write(buffer: Uint8Array, length: number, position: number): Promise<void> {
+    this.writeNow(buffer, length, position);
+  }
+
+  /**
+   * {@link write} without a promise, for the body pump's hot path: every promise allocated per
+   * chunk is garbage that makes the JS heap collect more often, and each young-generation
+   * collection promotes the response chunks in flight at that moment, which then stay in memory
+   * until the next full collection (`bun run bench` scenario 9: see docs/BENCHMARKS.md).
+   * @throws DdmError ERR_DISK_FULL, ERR_IO.
+   */
+  writeNow(buffer: Uint8Array, length: number, position: number): void {
     let done = 0;
     try {
       while (done < length) {

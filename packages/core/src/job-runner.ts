@@ -13,6 +13,7 @@ import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
 import { checkpointThresholdBytes, PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
+import type { GcPacer } from './gc-pacer.ts';
 import type { RequestContext } from './http.ts';
 import { LiveSegment } from './live-segment.ts';
 import type { Logger } from './log.ts';
@@ -57,6 +58,8 @@ export interface RunnerDeps {
   checkLease: () => void;
   /** Proves the lock from the DB now (right before the final rename). @throws ERR_LOCK_LOST */
   confirmLock: () => void;
+  /** The engine's heap pacing (see gc-pacer.ts), told of every write. */
+  gcPacer: GcPacer;
 }
 
 const MAX_RESTARTS = 3;
@@ -470,6 +473,7 @@ export class JobRun {
    * costs the disk nothing extra.
    */
   private noteWritten(bytes: number): void {
+    this.deps.gcPacer.note(bytes);
     this.bytesSinceCheckpoint += bytes;
     const isDue = this.bytesSinceCheckpoint >= checkpointThresholdBytes(this.job.sizeBytes);
     if (isDue && !this.isCheckpointing) {

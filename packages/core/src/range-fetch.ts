@@ -149,6 +149,10 @@ export async function openRange(
   return { response, expectedEnd: parsed.end + 1 };
 }
 
+const GC_BYTES = Number(process.env.DDM_GC_MB ?? 0) * 1048576;
+const GC_FULL = process.env.DDM_GC_FULL === '1';
+let gcCounter = 0;
+
 export interface PumpOptions {
   file: PartFile;
   /** The URL quoted in error messages (the job's final URL). */
@@ -190,18 +194,23 @@ export async function pumpBody(
   const responseStart = seg.cursor;
   let buffered = 0;
   let bufferPos = seg.start + seg.writtenBytes;
-  const write = async (data: Uint8Array, length: number) => {
+  // Synchronous on purpose (see PartFile.writeNow): per chunk, the only promise is the read's.
+  const write = (data: Uint8Array, length: number) => {
     // Bytes go into the file only while this engine provably holds the lock.
     options.checkLease();
-    await file.write(data, length, bufferPos);
+    file.writeNow(data, length, bufferPos);
     seg.writtenBytes += length;
     options.onWritten(length);
     bufferPos += length;
   };
-  const flush = async () => {
+  const flush = () => {
     if (buffered === 0) return;
-    await write(buffer, buffered);
+    write(buffer, buffered);
     buffered = 0;
+  };
+  const isLimited = () => {
+    for (const b of buckets) if (b.rate !== null) return true;
+    return false;
   };
   const reader = body.getReader();
   let sawEnd = false;
@@ -224,27 +233,34 @@ export async function pumpBody(
         chunk = chunk.subarray(0, Math.max(0, stopAt - seg.cursor));
       if (chunk.length > 0) {
         // Read per chunk: a limit set or lifted mid-download applies at once.
-        if (buckets.some((b) => b.rate !== null)) await acquire(buckets, chunk.length, signal);
-        if (buffered + chunk.length > buffer.length) await flush();
+        if (isLimited()) await acquire(buckets, chunk.length, signal);
+        if (buffered + chunk.length > buffer.length) flush();
         if (buffered === 0 && chunk.length >= buffer.length >> 1) {
           // Large chunks go straight to disk; copying them would only cost time.
-          await write(chunk, chunk.length);
+          write(chunk, chunk.length);
         } else {
           buffer.set(chunk, buffered);
           buffered += chunk.length;
         }
         seg.receivedBytes += chunk.length;
+        if (GC_BYTES > 0) {
+          gcCounter += chunk.length;
+          if (gcCounter >= GC_BYTES) {
+            gcCounter = 0;
+            Bun.gc(GC_FULL);
+          }
+        }
       }
       // Cut short only by a split; at its promised end the body must end: read on to see it.
       if (stopAt !== null && seg.cursor >= stopAt && (expectedEnd === null || stopAt < expectedEnd)) break;
     }
   } catch (error) {
-    await flush();
+    flush();
     throw error;
   } finally {
     reader.cancel().catch(() => {});
   }
-  await flush();
+  flush();
   if (seg.end === null && sawEnd) {
     // No length: the size is whatever the stream delivered.
     seg.end = seg.start + seg.writtenBytes;

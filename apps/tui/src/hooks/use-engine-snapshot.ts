@@ -7,10 +7,14 @@ import { isSameSnapshot } from '../lib/snapshot-equal.ts';
 /** The TUI never redraws more often than this. */
 export const MAX_FPS = 15;
 /**
- * Polls per second while nothing but byte counters moves: numbers that change four times a
- * second read as live, and each redraw costs the engine's process CPU that downloads need.
+ * Polls per second while nothing but byte counters moves. Each redraw costs the engine's process
+ * ~25-30 ms of CPU on a 2-CPU machine (React, Yoga layout and Ink's output pass, all running cold:
+ * a few dozen frames never get JIT-optimised), so the steady rate is what the dashboard costs.
+ * `bun run bench --scenario 5` (256 MiB, 8 connections, ~4 s, 3 runs each): engine CPU 1.28-1.31 s
+ * at 4 polls/s, 1.01-1.17 at 2, 0.90-1.02 at 1, against 0.61-0.72 headless. Two a second still
+ * reads as live; facts (state changes, splits, retries) are shown within a frame anyway.
  */
-export const STEADY_FPS = 4;
+export const STEADY_FPS = 2;
 
 export interface EngineView {
   readonly snapshot: EngineSnapshot;
@@ -25,7 +29,7 @@ export interface UseEngineSnapshotOptions {
    * so facts show within a frame. Capped at {@link MAX_FPS}. @default 15
    */
   readonly fps?: number;
-  /** Polls per second otherwise; at most `fps`. @default 4 ({@link STEADY_FPS}) */
+  /** Polls per second otherwise; at most `fps`. @default 2 ({@link STEADY_FPS}) */
   readonly steadyFps?: number;
 }
 
