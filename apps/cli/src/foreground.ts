@@ -130,7 +130,7 @@ async function runHere(
   const engine = options.engine ?? ctx.createEngine();
   const printer = createProgressPrinter(out);
   const stats = new RunStats(Date.now());
-  if (options.jobIds) stats.begin(engine.snapshot().jobs.filter((j) => options.jobIds?.includes(j.id)));
+  if (options.jobIds) stats.begin(engine.jobSnapshots(options.jobIds));
   // Every job this run moved (a `ddm run` whose job was paused or canceled reports it too).
   const touched = new Set<number>();
   const unsubscribe = engine.subscribe((event) => {
@@ -167,7 +167,7 @@ async function runHere(
   const ids = options.jobIds ?? [
     ...new Set([...summary.completed, ...summary.failed, ...summary.interrupted, ...touched]),
   ];
-  const jobs = engine.snapshot().jobs.filter((j) => ids.includes(j.id));
+  const jobs = engine.jobSnapshots(ids);
   return { jobs, isInterrupted, doneLines: stats.doneLines(jobs, checksumOf(ctx)) };
 }
 

@@ -59,7 +59,7 @@ export function findJobToContinue(repos: Repos, request: JobRequest): ContinueDe
   const href = parseHttpUrl(request.url).href;
   const dir = resolve(request.dir);
   const same = repos.jobs
-    .list()
+    .listByUrl(href)
     .filter((job) => isSameRequest(job, href, dir, request.fileName))
     .sort((a, b) => b.id - a.id);
   const unfinished = same.find((job) => job.state !== 'completed');

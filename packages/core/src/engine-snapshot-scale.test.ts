@@ -178,3 +178,46 @@ describe('Engine.snapshot with many stored jobs', () => {
     expect(versions - before).toBeLessThanOrEqual(3);
   }, 30_000);
 });
+
+describe('Engine.jobSnapshots: a command that runs one job reads that job only', () => {
+  test('with 2,000 stored jobs, the snapshot of one reads one row and its segments, nothing of the rest', async () => {
+    await using h = harness();
+    const { repos, engine } = h;
+    const ids: number[] = [];
+    repos.db.transaction(() => {
+      for (let i = 0; i < 2000; i++) {
+        const job = repos.jobs.insert({
+          url: `http://127.0.0.1:9/g${i}`,
+          dir: h.dir,
+          fileName: `g${i}`,
+          connections: 2,
+          state: 'paused',
+        });
+        repos.segments.replace(job.id, [{ index: 0, start: 0, end: 100, writtenBytes: i % 100, splitFrom: null }]);
+        ids.push(job.id);
+      }
+    })();
+    const calls = { summaries: 0, versions: 0, list: 0 };
+    for (const [target, name] of [
+      [repos.jobs, 'summaries'],
+      [repos.jobs, 'versions'],
+      [repos.jobs, 'list'],
+    ] as const) {
+      const original = (target as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (
+        ...args: unknown[]
+      ) => unknown;
+      (target as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls[name]++;
+        return original.apply(target, args);
+      };
+    }
+    const [one] = engine.jobSnapshots([ids[42] as number]);
+    expect(one).toMatchObject({ id: ids[42], doneBytes: 42, segmentCount: 1, state: 'paused' });
+    // Two jobs come back in queue order, and an unknown id is left out.
+    expect(engine.jobSnapshots([ids[9] as number, 999_999, ids[3] as number]).map((j) => j.id)).toEqual([
+      ids[3],
+      ids[9],
+    ]);
+    expect(calls).toEqual({ summaries: 0, versions: 0, list: 0 });
+  });
+});

@@ -175,6 +175,24 @@ export class JobSnapshotCache {
     }
   }
 
+  /**
+   * Snapshots of these jobs only (those that exist), fresh from their rows, in queue order: what a
+   * command that runs a few jobs reports, without building the other thousands of a large DB.
+   */
+  some(ids: readonly number[], runs: ReadonlyMap<number, LiveRun>): JobSnapshot[] {
+    const rows = [...new Set(ids)]
+      .map((id) => this.repos.jobs.get(id))
+      .filter((row): row is JobRow => row !== null)
+      // Queue order, as in the full snapshot.
+      .sort((a, b) => b.priority - a.priority || a.queuePos - b.queuePos);
+    return rows.map((row) => {
+      const run = runs.get(row.id);
+      return run
+        ? liveJobSnapshot(row, run)
+        : storedJobSnapshot(row, this.repos.segments.list(row.id).map(storedSegment));
+    });
+  }
+
   jobs(runs: ReadonlyMap<number, LiveRun>): JobSnapshot[] {
     const key = this.changeKey();
     if (key !== this.storedKey || this.storedOrder === null) {

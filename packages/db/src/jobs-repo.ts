@@ -298,6 +298,13 @@ export class JobsRepo {
     return rows;
   }
 
+  /** Jobs whose original URL is `url` (what `ddm get URL` again continues), in queue order. */
+  listByUrl(url: string): JobRow[] {
+    return (
+      this.db.query('SELECT * FROM jobs WHERE url = ? ORDER BY priority DESC, queue_pos ASC').all(url) as RawJob[]
+    ).map(toRow);
+  }
+
   listByState(states: readonly JobStateName[]): JobRow[] {
     const marks = states.map(() => '?').join(',');
     return (

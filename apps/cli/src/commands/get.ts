@@ -41,12 +41,12 @@ export async function getCommand(
     else ids.push(result.jobId);
   }
   for (const id of complete) {
-    const job = engine.snapshot().jobs.find((j) => j.id === id);
+    const [job] = engine.jobSnapshots([id]);
     if (job) out.note(`Already complete (job ${id}; --overwrite downloads it again): ${job.path}`);
   }
   const result = ids.length > 0 ? await runInForeground(ctx, out, { jobIds: ids, engine }) : null;
   const all = [...complete, ...ids];
-  const snapshot = engine.snapshot().jobs;
+  const snapshot = engine.jobSnapshots(all);
   const jobs = all
     .map((id) => result?.jobs.find((j) => j.id === id) ?? snapshot.find((j) => j.id === id))
     .filter((j): j is JobSnapshot => j !== undefined);
