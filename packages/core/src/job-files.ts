@@ -6,7 +6,7 @@ import { closeSync, constants, mkdirSync, openSync, statSync, unlinkSync } from 
 import { isAbsolute, join } from 'node:path';
 import type { JobRow } from '@ddm/db';
 import { DdmError } from './errors.ts';
-import { isSameFile, lstatOrNull } from './file-writer.ts';
+import { isSameFile, lstatOrNull, PartFile } from './file-writer.ts';
 
 /** True when `path` is a regular file with one link and, when recorded, the job's own file. */
 export function isOwnFile(path: string, job: JobRow): boolean {
@@ -68,4 +68,32 @@ export function ensureWritableDir(dir: string): void {
   } catch (cause) {
     throw new DdmError(`Download directory is not writable: ${dir}`, { code: 'ERR_IO', cause });
   }
+}
+
+/**
+ * The job's `.part`, ready for this attempt: the existing one reopened (O_NOFOLLOW, checked to be
+ * ddm's own) or, for a fresh plan (a restart from zero, a new version), emptied and reserved
+ * again so stale bytes never stand in for the new version; else a new one created exclusively.
+ * `gone` when a job with written bytes lost its file (the run restarts from zero).
+ * @throws DdmError ERR_UNSAFE_PATH, ERR_FILE_EXISTS, ERR_DISK_FULL, ERR_IO
+ */
+export async function openJobPart(o: {
+  job: JobRow;
+  path: string;
+  sizeBytes: number | null;
+  hasProgress: boolean;
+  allocation: 'sparse' | 'full';
+}): Promise<{ file: PartFile; isCreated: boolean } | 'gone'> {
+  if (o.job.hasCreatedFile) {
+    const existing = await PartFile.openExisting(o.path, o.job.settings.partFile);
+    if (existing) {
+      if (!o.job.isResumable || !o.hasProgress) {
+        await existing.truncate(0);
+        await existing.truncate(o.sizeBytes ?? 0);
+      }
+      return { file: existing, isCreated: false };
+    }
+    if (o.hasProgress) return 'gone';
+  }
+  return { file: await PartFile.create(o.path, o.sizeBytes, o.allocation), isCreated: true };
 }

@@ -10,57 +10,25 @@
 import { join } from 'node:path';
 import type { JobRow, Repos } from '@ddm/db';
 import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
-import { checkpointThresholdBytes, PartFile } from './file-writer.ts';
+import { checkpointThresholdBytes, type PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
-import type { GcPacer } from './gc-pacer.ts';
 import type { RequestContext } from './http.ts';
+import { openJobPart } from './job-files.ts';
 import { LiveSegment } from './live-segment.ts';
-import type { Logger } from './log.ts';
 import { comparableJob, type Mirror, MirrorSet, mirrorUrls, storedMirrorSnapshots } from './mirrors.ts';
 import { type ProbeResult, probe, readProbe, resourceChange } from './probe.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactText } from './redact.ts';
 import { withRetries } from './retry.ts';
-import type { ConnectionPool } from './scheduler.ts';
+import type { RunnerDeps, RunOutcome, StopReason } from './run-deps.ts';
 import { MONITOR_INTERVAL_MS, SegmentMonitor } from './segment-monitor.ts';
 import { planSegments } from './segment-plan.ts';
 import { RestartSignal, SegmentWorkers } from './segment-workers.ts';
 import type { EngineSettings } from './settings.ts';
-import type { EngineEvent, JobState, MirrorSnapshot, SegmentSnapshot } from './types.ts';
+import type { MirrorSnapshot, SegmentSnapshot } from './types.ts';
 
-/** `lock-lost`: another engine took the lock over; the run stops without writing anything. */
-export type StopReason = 'pause' | 'cancel' | 'remove' | 'interrupt' | 'lock-lost';
-export type RunOutcome = 'completed' | 'failed' | StopReason;
-
-/** Distributive Omit, so each event variant keeps its own fields. */
-export type EventInput = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'at'> : never) : never;
-
-export interface RunnerDeps {
-  repos: Repos;
-  settings: () => EngineSettings;
-  log: Logger;
-  pool: ConnectionPool;
-  globalBucket: TokenBucket;
-  requestContext: (job: JobRow) => RequestContext;
-  /** Persists then announces a state change. */
-  transition: (jobId: number, to: JobState, reason?: string | null) => void;
-  /** Persists then announces an event. */
-  emit: (event: EventInput) => void;
-  /** True when `path` is the target (final or .part) of another job. */
-  isPathReserved: (path: string, exceptJobId: number) => boolean;
-  /**
-   * Runs DB writes in one transaction that first proves the engine still holds its lock.
-   * @throws DdmError ERR_LOCK_LOST (the engine then stops every run).
-   */
-  fenced: <T>(fn: () => T) => T;
-  /** Before every write of bytes: a clock comparison, the DB only when the lease lapsed. @throws ERR_LOCK_LOST */
-  checkLease: () => void;
-  /** Proves the lock from the DB now (right before the final rename). @throws ERR_LOCK_LOST */
-  confirmLock: () => void;
-  /** The engine's heap pacing (see gc-pacer.ts), told of every write. */
-  gcPacer: GcPacer;
-}
+export type { EventInput, RunnerDeps, RunOutcome, StopReason } from './run-deps.ts';
 
 const MAX_RESTARTS = 3;
 const MAX_RE_RESOLVES = 5;
@@ -342,32 +310,18 @@ export class JobRun {
   }
 
   private async ensureFile(sizeBytes: number | null): Promise<void> {
-    const { repos } = this.deps;
-    if (this.job.hasCreatedFile) {
-      const existing = await PartFile.openExisting(this.partPath, this.job.settings.partFile);
-      if (existing) {
-        this.file = existing;
-        // A fresh plan (a restart from zero, a new version) must not inherit the old file's
-        // length or bytes: a smaller new version would fail the size check, and stale bytes of
-        // the old version must never stand in for the new one. Empty it, then reserve again.
-        const isFreshPlan = this.segments.every((s) => s.writtenBytes === 0);
-        if (!this.job.isResumable || isFreshPlan) {
-          await existing.truncate(0);
-          await existing.truncate(sizeBytes ?? 0);
-        }
-        return;
-      }
-      if (this.segments.some((s) => s.writtenBytes > 0)) {
-        throw new RestartSignal('ERR_IO', `the .part file is gone: ${this.partPath}`, false);
-      }
-    }
-    this.file = await PartFile.create(this.partPath, sizeBytes, this.deps.settings().fileAllocation);
-    this.deps.fenced(() =>
-      repos.jobs.update(this.id, {
-        hasCreatedFile: true,
-        settings: { ...this.job.settings, partFile: (this.file as PartFile).identity },
-      }),
-    );
+    const opened = await openJobPart({
+      job: this.job,
+      path: this.partPath,
+      sizeBytes,
+      hasProgress: this.segments.some((s) => s.writtenBytes > 0),
+      allocation: this.deps.settings().fileAllocation,
+    });
+    if (opened === 'gone') throw new RestartSignal('ERR_IO', `the .part file is gone: ${this.partPath}`, false);
+    this.file = opened.file;
+    if (!opened.isCreated) return;
+    const settings = { ...this.job.settings, partFile: opened.file.identity };
+    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { hasCreatedFile: true, settings }));
     this.refreshJob();
   }
 

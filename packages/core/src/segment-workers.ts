@@ -10,12 +10,12 @@ import type { JobRow } from '@ddm/db';
 import { type ErrorCode, HttpStatusError, toDdmError } from './errors.ts';
 import type { PartFile } from './file-writer.ts';
 import type { RequestContext } from './http.ts';
-import type { RunnerDeps } from './job-runner.ts';
 import { claimSegment, type LiveSegment } from './live-segment.ts';
 import { type Mirror, MirrorDropped, type MirrorSet } from './mirrors.ts';
 import { openRange, pumpBody } from './range-fetch.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import { retryDelayMs, retryWhy, waitMs } from './retry.ts';
+import type { RunnerDeps } from './run-deps.ts';
 import { type SegmentMonitor, SlowRestart } from './segment-monitor.ts';
 import type { EngineSettings } from './settings.ts';
 
