@@ -9,8 +9,9 @@
 
 import { join } from 'node:path';
 import type { JobRow, Repos } from '@ddm/db';
+import { Checkpointer } from './checkpoint.ts';
 import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
-import { checkpointThresholdBytes, type PartFile } from './file-writer.ts';
+import type { PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
@@ -47,10 +48,9 @@ export class JobRun {
   private fatalError: unknown = null;
   /** The connections of the download under way; null outside the downloading phase. */
   private workers: SegmentWorkers | null = null;
-  private isCheckpointing: Promise<void> | null = null;
   private reResolving: Promise<void> | null = null;
   private reResolves = 0;
-  private bytesSinceCheckpoint = 0;
+  private readonly checkpoints: Checkpointer;
   private readonly monitor: SegmentMonitor;
   private bytesAtLastReResolve = 0;
   private ctx: RequestContext | null = null;
@@ -70,6 +70,19 @@ export class JobRun {
       settings: deps.settings,
       isThrottled: () => this.bucket.rate !== null || deps.globalBucket.rate !== null,
       onSlowRestart: (why) => this.setWhy(why, 'announced'),
+    });
+    this.checkpoints = new Checkpointer({
+      file: () => this.file,
+      capture: () => this.segments.map((s) => s.toRow()),
+      commit: (rows) =>
+        deps.fenced(() => {
+          deps.repos.segments.save(this.id, rows);
+          const live = { rateBytesPerSec: this.rateBytesPerSec, connections: this.connections };
+          const snapshots = { segments: this.segmentSnapshots(), mirrors: this.mirrorSnapshots() };
+          deps.repos.live.put({ jobId: this.id, ...live, ...snapshots, updatedAt: Date.now() });
+        }),
+      sizeBytes: () => this.job.sizeBytes,
+      onBackgroundError: (error) => this.failFromTimer(error),
     });
   }
 
@@ -336,7 +349,7 @@ export class JobRun {
     const settings = this.deps.settings();
     const checkpointTimer = setInterval(() => {
       // A periodic checkpoint is skipped while one is still syncing; stops force a fresh one.
-      if (!this.isCheckpointing) void this.checkpoint().catch((error) => this.failFromTimer(error));
+      if (!this.checkpoints.isRunning) void this.checkpoints.run().catch((error) => this.failFromTimer(error));
     }, settings.checkpointIntervalMs);
     const monitorTimer = setInterval(() => {
       try {
@@ -360,7 +373,10 @@ export class JobRun {
       monitor: this.monitor,
       requestContext: () => this.requestContext(),
       setWhy: (text, reach) => this.setWhy(text, reach),
-      onWritten: (bytes) => this.noteWritten(bytes),
+      onWritten: (bytes) => {
+        this.deps.gcPacer.note(bytes);
+        this.checkpoints.noteWritten(bytes);
+      },
       onSizeLearned: (sizeBytes) => {
         this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { sizeBytes }));
         this.job = { ...this.job, sizeBytes };
@@ -378,7 +394,7 @@ export class JobRun {
         s.rateBytesPerSec = 0;
       }
       this.rateBytesPerSec = 0;
-      await this.checkpoint();
+      await this.checkpoints.run();
     }
     if (this.fatalError) throw this.fatalError;
     if (this.stopReason) throw this.userAbort.signal.reason;
@@ -422,20 +438,6 @@ export class JobRun {
   }
 
   /**
-   * Counts written bytes and starts a checkpoint early once enough piled up: on a fast link a
-   * second's worth of data is a lot to fetch again after a crash, and syncing in smaller steps
-   * costs the disk nothing extra.
-   */
-  private noteWritten(bytes: number): void {
-    this.deps.gcPacer.note(bytes);
-    this.bytesSinceCheckpoint += bytes;
-    const isDue = this.bytesSinceCheckpoint >= checkpointThresholdBytes(this.job.sizeBytes);
-    if (isDue && !this.isCheckpointing) {
-      void this.checkpoint().catch((error) => this.failFromTimer(error));
-    }
-  }
-
-  /**
    * A failure in work nobody awaits (a timer's checkpoint or monitor pass): it has nobody to
    * throw to, so it ends this attempt the way a failing worker does, and the run reports it (a
    * DB failure such as a full disk reaches the engine, which ends with it). Never throws.
@@ -444,34 +446,6 @@ export class JobRun {
     if (this.signal.aborted) return;
     this.fatalError ??= error;
     this.fatalAbort.abort(error);
-  }
-
-  /** fdatasync, then one transaction with every segment's written bytes: the DB never claims unsynced data. */
-  checkpoint(): Promise<void> {
-    // A checkpoint already running may have captured older counts: run a fresh one after it.
-    if (this.isCheckpointing) return this.isCheckpointing.then(() => this.checkpoint());
-    const file = this.file;
-    if (!file) return Promise.resolve();
-    this.isCheckpointing = (async () => {
-      this.bytesSinceCheckpoint = 0;
-      const captured = this.segments.map((s) => s.toRow());
-      const { repos } = this.deps;
-      await file.sync();
-      this.deps.fenced(() => {
-        repos.segments.save(this.id, captured);
-        repos.live.put({
-          jobId: this.id,
-          rateBytesPerSec: this.rateBytesPerSec,
-          connections: this.connections,
-          segments: this.segmentSnapshots(),
-          mirrors: this.mirrorSnapshots(),
-          updatedAt: Date.now(),
-        });
-      });
-    })().finally(() => {
-      this.isCheckpointing = null;
-    });
-    return this.isCheckpointing;
   }
 
   // ---- finishing ---------------------------------------------------------------------------
