@@ -16,6 +16,7 @@ import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
 import { openJobPart } from './job-files.ts';
+import { LinkRenewal } from './link-renewal.ts';
 import { LiveSegment } from './live-segment.ts';
 import { comparableJob, type Mirror, MirrorSet, mirrorUrls, storedMirrorSnapshots } from './mirrors.ts';
 import { type ProbeResult, probe, readProbe, resourceChange } from './probe.ts';
@@ -48,11 +49,9 @@ export class JobRun {
   private fatalError: unknown = null;
   /** The connections of the download under way; null outside the downloading phase. */
   private workers: SegmentWorkers | null = null;
-  private reResolving: Promise<void> | null = null;
-  private reResolves = 0;
   private readonly checkpoints: Checkpointer;
+  private readonly renewal: LinkRenewal;
   private readonly monitor: SegmentMonitor;
-  private bytesAtLastReResolve = 0;
   private ctx: RequestContext | null = null;
   private host = '';
   private restartReason: string | null = null;
@@ -83,6 +82,11 @@ export class JobRun {
         }),
       sizeBytes: () => this.job.sizeBytes,
       onBackgroundError: (error) => this.failFromTimer(error),
+    });
+    this.renewal = new LinkRenewal({
+      maxRenewals: MAX_RE_RESOLVES,
+      doneBytes: () => this.doneBytes,
+      renew: (cause) => this.renewLink(cause),
     });
   }
 
@@ -381,7 +385,7 @@ export class JobRun {
         this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { sizeBytes }));
         this.job = { ...this.job, sizeBytes };
       },
-      reResolve: (cause) => (this.reResolves < MAX_RE_RESOLVES ? this.reResolve(cause) : null),
+      reResolve: (cause) => this.renewal.request(cause),
     });
     try {
       await this.workers.run();
@@ -407,24 +411,13 @@ export class JobRun {
   }
 
   /** A signed link expired mid-download: ask the original URL again for a fresh one. */
-  private reResolve(cause: HttpStatusError): Promise<void> {
-    if (this.reResolving) return this.reResolving;
-    // The budget counts renewals that brought no progress: long downloads behind short-lived
-    // links may renew many times.
-    if (this.doneBytes > this.bytesAtLastReResolve) this.reResolves = 0;
-    this.bytesAtLastReResolve = this.doneBytes;
-    this.reResolves++;
-    this.reResolving = (async () => {
-      const info = await this.withRetries('re-resolve', () => probe(this.requestContext(), this.job.url, this.signal));
-      const changed = resourceChange(this.job, info);
-      if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
-      this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { finalUrl: info.finalUrl }));
-      this.job = { ...this.job, finalUrl: info.finalUrl };
-      this.setWhy(`link expired (HTTP ${cause.status}); got a fresh URL from the original request and continued`);
-    })().finally(() => {
-      this.reResolving = null;
-    });
-    return this.reResolving;
+  private async renewLink(cause: HttpStatusError): Promise<void> {
+    const info = await this.withRetries('re-resolve', () => probe(this.requestContext(), this.job.url, this.signal));
+    const changed = resourceChange(this.job, info);
+    if (changed) throw new RestartSignal('ERR_RESOURCE_CHANGED', changed, false);
+    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { finalUrl: info.finalUrl }));
+    this.job = { ...this.job, finalUrl: info.finalUrl };
+    this.setWhy(`link expired (HTTP ${cause.status}); got a fresh URL from the original request and continued`);
   }
 
   private withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
