@@ -3,7 +3,7 @@
  * job with a JobRun, and is steered in-process (CLI, TUI) or from other processes through the
  * `commands` table, which it notices cheaply with `PRAGMA data_version`.
  */
-import { basename, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type CommandRow, DbError, dataVersion, type JobRow, type JobSettings, type Repos } from '@ddm/db';
 import { parseChecksumSpec } from './checksum.ts';
 import { applyToEngine } from './control.ts';
@@ -16,13 +16,13 @@ import { GcPacer } from './gc-pacer.ts';
 import { runJobHook } from './hooks.ts';
 import { parseHttpUrl, type RequestContext } from './http.ts';
 import { ACTIVE_STATES, canCancel, canPause, canResume } from './job.ts';
-import { ensureWritableDir } from './job-files.ts';
+import { ensureWritableDir, isPathReserved } from './job-files.ts';
 import { type EventInput, JobRun, type RunOutcome } from './job-runner.ts';
 import { JobsService } from './jobs-service.ts';
 import { type Logger, nullLogger } from './log.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { redactDeep, redactUrl } from './redact.ts';
-import { buildRequestContext } from './request-context.ts';
+import { buildRequestContext, missingCredentials } from './request-context.ts';
 import { ConnectionPool } from './scheduler.ts';
 import { clampConnections, type EngineSettings } from './settings.ts';
 import { JobSnapshotCache } from './snapshot.ts';
@@ -180,9 +180,9 @@ export class Engine implements EngineController {
     const overwrite = options.overwrite ? 'overwrite' : (options.settings?.overwrite ?? this.settings.overwrite);
     const isFileNameFixed = options.fileName !== undefined;
     const wanted = sanitizeFileName(options.fileName ?? fileNameFromResponse({ url: parsed.href }).name);
-    const fileName = this.pickName(dir, wanted, overwrite);
+    const fileName = freeFileName(dir, wanted, overwrite, (path) => isPathReserved(this.repos, path, -1));
     const connections = clampConnections(
-      options.connections ?? this.bestConnectionsFor(parsed.host) ?? this.settings.connections,
+      options.connections ?? this.repos.hosts.get(parsed.host)?.bestConnections ?? this.settings.connections,
       this.settings,
     );
     const job = this.jobs.insert({
@@ -220,26 +220,6 @@ export class Engine implements EngineController {
   /** Keeps credentials for a job in this process only. */
   setSecrets(jobId: number, secrets: JobSecrets): void {
     this.secrets.set(jobId, secrets);
-  }
-
-  private bestConnectionsFor(host: string): number | null {
-    return this.repos.hosts.get(host)?.bestConnections ?? null;
-  }
-
-  private pickName(dir: string, wanted: string, overwrite: 'rename' | 'overwrite' | 'fail'): string {
-    return freeFileName(dir, wanted, overwrite, (path) => this.isPathReserved(path, -1));
-  }
-
-  private isPathReserved(path: string, exceptJobId: number): boolean {
-    // Only a job named `name` or `name` minus ".part" can hold this path.
-    const name = basename(path);
-    const names = name.endsWith('.part') ? [name, name.slice(0, -'.part'.length)] : [name];
-    for (const t of this.repos.jobs.targetPathsNamed(names)) {
-      if (t.id === exceptJobId) continue;
-      const full = join(t.dir, t.fileName);
-      if (full === path || `${full}.part` === path) return true;
-    }
-    return false;
   }
 
   // ---- control -----------------------------------------------------------------------------
@@ -419,7 +399,7 @@ export class Engine implements EngineController {
   }
 
   private start(job: JobRow, summary: RunSummary): void {
-    const missing = this.missingCredentials(job);
+    const missing = missingCredentials(job, this.secrets.has(job.id));
     if (missing) {
       this.jobs.setError(job.id, 'ERR_CREDENTIALS_REQUIRED', missing);
       this.transition(job.id, 'failed', missing);
@@ -440,7 +420,7 @@ export class Engine implements EngineController {
         fenced: (fn) => this.storedSnapshots.quietly(() => this.lock.fenced(fn)),
         checkLease: () => this.lock.checkLease(),
         confirmLock: () => this.lock.confirm(),
-        isPathReserved: (p, except) => this.isPathReserved(p, except),
+        isPathReserved: (p, except) => isPathReserved(this.repos, p, except),
         gcPacer: this.gcPacer,
       },
       job,
@@ -521,16 +501,6 @@ export class Engine implements EngineController {
     const command = outcome === 'completed' ? this.options.hooks?.onComplete : this.options.hooks?.onError;
     const job = command ? this.repos.jobs.get(jobId) : null;
     if (command && job) await runJobHook(command, job, outcome, this.log);
-  }
-
-  private missingCredentials(job: JobRow): string | null {
-    const withheld = job.settings.withheldHeaders ?? [];
-    const needsCookies = job.settings.needsCookies === true && !job.settings.cookies;
-    if ((withheld.length > 0 || needsCookies) && !this.secrets.has(job.id)) {
-      const what = [...withheld, ...(needsCookies ? ['cookies'] : [])].join(', ');
-      return `Job ${job.id} needs its credentials again (${what} were not stored): run \`ddm refresh ${job.id} --har <file>\` or add it again`;
-    }
-    return null;
   }
 
   private requestContext(job: JobRow): RequestContext {

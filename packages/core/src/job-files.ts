@@ -3,8 +3,8 @@
  * the job's own (so a remove with --delete-files and a hook never touch a file ddm did not create).
  */
 import { closeSync, constants, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import type { JobRow } from '@ddm/db';
+import { basename, isAbsolute, join } from 'node:path';
+import type { JobRow, Repos } from '@ddm/db';
 import { DdmError } from './errors.ts';
 import { isSameFile, lstatOrNull, PartFile } from './file-writer.ts';
 
@@ -96,4 +96,17 @@ export async function openJobPart(o: {
     if (o.hasProgress) return 'gone';
   }
   return { file: await PartFile.create(o.path, o.sizeBytes, o.allocation), isCreated: true };
+}
+
+/** True when `path` is the target (final name or `.part`) of another job than `exceptJobId`. */
+export function isPathReserved(repos: Repos, path: string, exceptJobId: number): boolean {
+  // Only a job named `name` or `name` minus ".part" can hold this path.
+  const name = basename(path);
+  const names = name.endsWith('.part') ? [name, name.slice(0, -'.part'.length)] : [name];
+  for (const t of repos.jobs.targetPathsNamed(names)) {
+    if (t.id === exceptJobId) continue;
+    const full = join(t.dir, t.fileName);
+    if (full === path || `${full}.part` === path) return true;
+  }
+  return false;
 }

@@ -5,7 +5,7 @@
  * proxy for each URL, the User-Agent and the head timeout. `http.ts` applies it per hop (and
  * drops secret headers when a hop leaves the original host).
  */
-import type { JobSettings } from '@ddm/db';
+import type { JobRow, JobSettings } from '@ddm/db';
 import { cookieHeaderFor } from '@ddm/har';
 import type { RequestContext } from './http.ts';
 import { basicAuthHeader, type NetrcEntry, netrcCredentialsFor } from './netrc.ts';
@@ -69,4 +69,19 @@ export function buildRequestContext(environment: RequestEnvironment, request: Re
       isTlsInsecure: environment.settings.isTlsInsecure ?? false,
     }),
   };
+}
+
+/**
+ * Why a queued job cannot run in this process: headers or cookies it needs were kept in the
+ * memory of the process that added it (not stored), and this process has none for it; null
+ * when it can run.
+ */
+export function missingCredentials(job: JobRow, hasSecretsHere: boolean): string | null {
+  const withheld = job.settings.withheldHeaders ?? [];
+  const needsCookies = job.settings.needsCookies === true && !job.settings.cookies;
+  if ((withheld.length > 0 || needsCookies) && !hasSecretsHere) {
+    const what = [...withheld, ...(needsCookies ? ['cookies'] : [])].join(', ');
+    return `Job ${job.id} needs its credentials again (${what} were not stored): run \`ddm refresh ${job.id} --har <file>\` or add it again`;
+  }
+  return null;
 }
