@@ -1,33 +1,10 @@
 import { describe, expect, test } from 'bun:test';
 import type { JobSnapshot } from '@ddm/core';
+import { jobSnapshot } from '@ddm/core/testing';
 import { pollWait, RunStats } from './foreground.ts';
 
 function job(overrides: Partial<JobSnapshot>): JobSnapshot {
-  return {
-    id: 1,
-    url: 'http://127.0.0.1/x',
-    fileName: 'x.bin',
-    dir: '/tmp',
-    path: '/tmp/x.bin',
-    state: 'downloading',
-    sizeBytes: 1000,
-    doneBytes: 0,
-    rateBytesPerSec: 0,
-    etaSec: null,
-    connections: 0,
-    maxConnections: 8,
-    limitBytesPerSec: null,
-    priority: 0,
-    errorCode: null,
-    errorMessage: null,
-    why: null,
-    segments: [],
-    mirrors: [],
-    segmentCount: overrides.segments?.length ?? 0,
-    createdAt: 0,
-    completedAt: null,
-    ...overrides,
-  };
+  return jobSnapshot({ url: 'http://127.0.0.1/x', fileName: 'x.bin', ...overrides });
 }
 
 describe('pollWait: a just-paused job is never reported as downloading', () => {

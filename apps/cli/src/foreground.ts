@@ -136,14 +136,7 @@ async function runHere(
   const unsubscribe = engine.subscribe((event) => {
     if (event.type === 'job-state' && event.to !== 'queued') touched.add(event.jobId);
   });
-  let isInterrupted = false;
-  const onSignal = () => {
-    isInterrupted = true;
-    engine.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  const stopOn = stopEngineOnSignals(engine);
   const timer = setInterval(() => {
     // A frame that cannot be read (a busy or failing DB) is skipped: the engine reports the
     // failure itself; a timer must never throw.
@@ -160,15 +153,38 @@ async function runHere(
     clearInterval(timer);
     unsubscribe();
     printer.done();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    stopOn.dispose();
   }
   const ids = options.jobIds ?? [
     ...new Set([...summary.completed, ...summary.failed, ...summary.interrupted, ...touched]),
   ];
   const jobs = engine.jobSnapshots(ids);
-  return { jobs, isInterrupted, doneLines: stats.doneLines(jobs, checksumOf(ctx)) };
+  return { jobs, isInterrupted: stopOn.isInterrupted, doneLines: stats.doneLines(jobs, checksumOf(ctx)) };
+}
+
+/**
+ * Ctrl+C, SIGTERM and SIGHUP stop the engine (its jobs are checkpointed and go back to the
+ * queue) instead of killing the process; `isInterrupted` says whether one came.
+ */
+export function stopEngineOnSignals(engine: Pick<Engine, 'stop'>): {
+  readonly isInterrupted: boolean;
+  dispose(): void;
+} {
+  const state = { isInterrupted: false };
+  const onSignal = () => {
+    state.isInterrupted = true;
+    engine.stop();
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const signal of signals) process.on(signal, onSignal);
+  return {
+    get isInterrupted() {
+      return state.isInterrupted;
+    },
+    dispose: () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    },
+  };
 }
 
 /** The part of the job store a wait reads. */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import type { JobSnapshot } from '@ddm/core';
+import { jobSnapshot } from '@ddm/core/testing';
 import {
   createProgressPrinter,
   doneLine,
@@ -14,31 +15,16 @@ import {
 const MiB = 1024 * 1024;
 
 function job(overrides: Partial<JobSnapshot> = {}): JobSnapshot {
-  return {
+  return jobSnapshot({
     id: 12,
     url: 'http://127.0.0.1/x',
-    fileName: 'file.bin',
-    dir: '/tmp',
-    path: '/tmp/file.bin',
-    state: 'downloading',
     sizeBytes: 640 * MiB,
     doneBytes: 123 * MiB,
     rateBytesPerSec: 12.3 * MiB,
     etaSec: 3725,
     connections: 8,
-    maxConnections: 8,
-    limitBytesPerSec: null,
-    priority: 0,
-    errorCode: null,
-    errorMessage: null,
-    why: null,
-    segments: [],
-    mirrors: [],
-    segmentCount: overrides.segments?.length ?? 0,
-    createdAt: 0,
-    completedAt: null,
     ...overrides,
-  };
+  });
 }
 
 const LONG_ASCII = `${'ubuntu-24.04.1-desktop-amd64-with-a-very-long-suffix-'.repeat(4)}final.iso`;

@@ -1,33 +1,17 @@
 import { describe, expect, test } from 'bun:test';
 import type { JobSnapshot } from '@ddm/core';
+import { jobSnapshot } from '@ddm/core/testing';
 import { EXIT } from './exit-codes.ts';
 import { jobsExitCode } from './report-jobs.ts';
 
 function failed(id: number, errorCode: string): JobSnapshot {
-  return {
+  return jobSnapshot({
     id,
-    url: 'http://127.0.0.1/x',
     fileName: `x${id}.bin`,
-    dir: '/tmp',
-    path: `/tmp/x${id}.bin`,
     state: 'failed',
-    sizeBytes: 1000,
-    doneBytes: 0,
-    rateBytesPerSec: 0,
-    etaSec: null,
-    connections: 0,
-    maxConnections: 8,
-    limitBytesPerSec: null,
-    priority: 0,
     errorCode: errorCode as JobSnapshot['errorCode'],
     errorMessage: 'failed',
-    why: null,
-    segments: [],
-    mirrors: [],
-    segmentCount: 0,
-    createdAt: 0,
-    completedAt: null,
-  };
+  });
 }
 
 describe('jobsExitCode: the most serious failure wins, whatever the order of the jobs', () => {

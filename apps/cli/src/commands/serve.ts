@@ -7,6 +7,7 @@
 import { DdmError, parseConfigValue, type RpcConfig } from '@ddm/core';
 import { type Context, downloadDir } from '../context.ts';
 import { EXIT, type ExitCode } from '../exit-codes.ts';
+import { stopEngineOnSignals } from '../foreground.ts';
 import type { Output } from '../output.ts';
 import { createDispatch } from '../rpc/methods.ts';
 import { parseOrigins } from '../rpc/security.ts';
@@ -48,7 +49,6 @@ export async function serveCommand(ctx: Context, out: Output, flags: ServeFlags,
     });
   }
   const engine = ctx.createEngine();
-  let isInterrupted = false;
   const dispatch = createDispatch({
     engine,
     secret: rpc.secret,
@@ -74,20 +74,12 @@ export async function serveCommand(ctx: Context, out: Output, flags: ServeFlags,
   ctx.log.info('rpc listening', { addresses: server.addresses });
   for (const address of server.addresses) out.note(`listening on ${address}`);
   if (rpc.secret === '') out.note('no --rpc-secret: any program on this machine can drive ddm');
-  const onSignal = () => {
-    isInterrupted = true;
-    engine.stop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  const stopOn = stopEngineOnSignals(engine);
   try {
     await running;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
+    stopOn.dispose();
     await server.stop();
   }
-  return isInterrupted ? EXIT.interrupted : EXIT.ok;
+  return stopOn.isInterrupted ? EXIT.interrupted : EXIT.ok;
 }

@@ -29,6 +29,7 @@ export {
   rawResponse,
   startRawServer,
 } from './raw-server.ts';
+export { jobSnapshot } from './snapshot.ts';
 export {
   type FileSpec,
   type Knobs,
