@@ -1,5 +1,5 @@
 import { constants, type Database } from 'bun:sqlite';
-import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, existsSync, constants as fsConstants, openSync, statSync } from 'node:fs';
 import { DbError, sqliteCodeOf, toDbError } from './errors.ts';
 import { LATEST_VERSION, migrate, readSchemaVersion } from './migrate.ts';
 import { DdmDatabase } from './write.ts';
@@ -29,7 +29,21 @@ export interface OpenDbOptions {
  */
 export function openDb(path: string, options: OpenDbOptions = {}): Database {
   const isReadOnly = options.isReadOnly === true && path !== ':memory:';
-  if (isReadOnly) return openReadOnly(path, options);
+  // Opening races other processes that open, create or migrate the same DB: switching to WAL and
+  // reading a DB under recovery answer SQLITE_BUSY at once, without the busy handler. Such an
+  // open is tried again (short randomised pauses) until the busy timeout is spent.
+  const deadline = Date.now() + (options.busyTimeoutMs ?? 5000);
+  for (;;) {
+    try {
+      return isReadOnly ? openReadOnly(path, options) : openWritable(path, options);
+    } catch (error) {
+      if (!(error instanceof DbError && error.code === 'ERR_DB_BUSY') || Date.now() >= deadline) throw error;
+      Bun.sleepSync(10 + Math.random() * 40);
+    }
+  }
+}
+
+function openWritable(path: string, options: OpenDbOptions): Database {
   let db: Database;
   try {
     if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
@@ -91,6 +105,11 @@ function openReadOnly(path: string, options: OpenDbOptions): Database {
       return attempt(() => new DdmDatabase(uri, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI));
     }
   } catch (error) {
+    // A DB we could write whose `-shm` is not there yet: a writer is creating it right now.
+    const code = sqliteCodeOf(error instanceof DbError ? error.cause : error);
+    if (code === SQLITE_CANTOPEN && existsSync(path) && isWritable(path)) {
+      throw new DbError(`The job DB is being created: ${path}`, 'ERR_DB_BUSY', error);
+    }
     if (error instanceof DbError) throw error;
     const mapped = toDbError(error, path);
     if (mapped instanceof DbError) throw mapped;
@@ -99,6 +118,15 @@ function openReadOnly(path: string, options: OpenDbOptions): Database {
 }
 
 const SQLITE_CANTOPEN = 14;
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function hasWalCommits(path: string): boolean {
   try {
@@ -118,6 +146,8 @@ function checkReadOnlySchema(db: Database, path: string): void {
     );
   }
   if (version < LATEST_VERSION) {
+    // A DB we could write is being created or upgraded by another ddm right now: wait for it.
+    if (isWritable(path)) throw new DbError(`The job DB is being created or upgraded: ${path}`, 'ERR_DB_BUSY');
     throw new DbError(`The job DB is read-only and needs an upgrade this ddm cannot write: ${path}`, 'ERR_DB_READONLY');
   }
 }
