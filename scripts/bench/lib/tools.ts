@@ -48,7 +48,7 @@ export const ARIA2_COMMON = [
 export function describeSingle(tool: Tool): string {
   switch (tool) {
     case 'ddm':
-      return 'ddm get URL -c N -d OUT -q (fresh DDM_HOME per run)';
+      return 'ddm get URL -x N -d OUT -q (fresh DDM_HOME per run)';
     case 'aria2c':
       return `aria2c -xN -sN -k1M ${ARIA2_COMMON.join(' ')} -d OUT -o NAME URL`;
     case 'curl':
