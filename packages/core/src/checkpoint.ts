@@ -25,10 +25,6 @@ export class Checkpointer {
 
   constructor(private readonly o: CheckpointOptions) {}
 
-  get isRunning(): boolean {
-    return this.running !== null;
-  }
-
   /**
    * Counts written bytes and starts a checkpoint early once enough piled up: on a fast link a
    * second's worth of data is a lot to fetch again after a crash, and syncing in smaller steps
@@ -39,6 +35,18 @@ export class Checkpointer {
     if (this.bytesSince >= checkpointThresholdBytes(this.o.sizeBytes()) && !this.running) {
       void this.run().catch(this.o.onBackgroundError);
     }
+  }
+
+  /**
+   * Checkpoints every `intervalMs` until the returned function is called. A periodic checkpoint
+   * is skipped while one is still syncing (a stop forces a fresh one); a failure goes to
+   * `onBackgroundError`, as a timer has nobody to throw to.
+   */
+  every(intervalMs: number): () => void {
+    const timer = setInterval(() => {
+      if (!this.running) void this.run().catch(this.o.onBackgroundError);
+    }, intervalMs);
+    return () => clearInterval(timer);
   }
 
   /** fdatasync, then one transaction with every segment's written bytes. */

@@ -8,16 +8,17 @@
  */
 
 import { join } from 'node:path';
-import type { JobRow, Repos } from '@ddm/db';
+import type { JobRow } from '@ddm/db';
 import { Checkpointer } from './checkpoint.ts';
-import { DdmError, type HttpStatusError, toDdmError } from './errors.ts';
+import { DdmError, type HttpStatusError } from './errors.ts';
 import type { PartFile } from './file-writer.ts';
 import { freeFileName } from './filename.ts';
 import { interruptedMoveName, moveIntoPlace, verifyPart } from './finish-move.ts';
 import type { RequestContext } from './http.ts';
 import { openJobPart } from './job-files.ts';
+import { recordCompletion, recordFailure, resetForRestart } from './job-outcome.ts';
 import { LinkRenewal } from './link-renewal.ts';
-import { LiveSegment } from './live-segment.ts';
+import { assertSegmentsDone, type LiveSegment, planLiveSegments, settleSegments } from './live-segment.ts';
 import { comparableJob, type Mirror, MirrorSet, mirrorUrls, storedMirrorSnapshots } from './mirrors.ts';
 import { type ProbeResult, probe, readProbe, resourceChange } from './probe.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -25,7 +26,6 @@ import { redactText } from './redact.ts';
 import { withRetries } from './retry.ts';
 import type { RunnerDeps, RunOutcome, StopReason } from './run-deps.ts';
 import { MONITOR_INTERVAL_MS, SegmentMonitor } from './segment-monitor.ts';
-import { planSegments } from './segment-plan.ts';
 import { RestartSignal, SegmentWorkers } from './segment-workers.ts';
 import type { EngineSettings } from './settings.ts';
 import type { MirrorSnapshot, SegmentSnapshot } from './types.ts';
@@ -96,10 +96,6 @@ export class JobRun {
 
   get partPath(): string {
     return join(this.job.dir, `${this.job.fileName}.part`);
-  }
-
-  get finalPath(): string {
-    return join(this.job.dir, this.job.fileName);
   }
 
   get connections(): number {
@@ -191,35 +187,17 @@ export class JobRun {
           await this.restartFromZero(error);
           continue;
         }
-        return this.failWith(error instanceof RestartSignal ? new DdmError(error.reason, { code: error.code }) : error);
+        return recordFailure(
+          this.deps,
+          this.id,
+          error instanceof RestartSignal ? new DdmError(error.reason, { code: error.code }) : error,
+        );
       }
     }
   }
 
-  private failWith(error: unknown): 'failed' {
-    const ddmError = toDdmError(error);
-    const code = ddmError.code;
-    // Redacted before it is stored: the message may quote a signed URL or an echoed header.
-    const message = redactText(ddmError.message);
-    const stack =
-      error instanceof Error ? `${error.stack}\ncaused by ${(error.cause as Error | undefined)?.stack}` : undefined;
-    this.deps.log.warn('job failed', { jobId: this.id, code, message, stack });
-    this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { errorCode: code, errorMessage: message }));
-    this.deps.transition(this.id, 'failed', message);
-    return 'failed';
-  }
-
   private async restartFromZero(signal: RestartSignal): Promise<void> {
-    const settings = { ...this.job.settings, restarts: (this.job.settings.restarts ?? 0) + 1 };
-    const patch: Parameters<Repos['jobs']['update']>[1] = { settings, etag: null, lastModified: null, sizeBytes: null };
-    if (signal.isSingleConnection) {
-      patch.acceptsRanges = false;
-      patch.isResumable = false;
-    }
-    this.deps.fenced(() => {
-      this.deps.repos.segments.deleteAll(this.id);
-      this.deps.repos.jobs.update(this.id, patch);
-    });
+    resetForRestart(this.deps, this.job, signal.isSingleConnection);
     this.refreshJob();
     this.segments = [];
     this.restartReason = signal.reason;
@@ -286,7 +264,6 @@ export class JobRun {
     }
     const { acceptsRanges, isResumable, whyParts } = reading;
     const fileName = reading.suggestedName === null ? job.fileName : this.freeName(reading.suggestedName);
-    const isFirstPlan = stored.length === 0;
     this.deps.fenced(() =>
       repos.jobs.update(this.id, {
         finalUrl: info.finalUrl,
@@ -303,18 +280,17 @@ export class JobRun {
     this.refreshJob();
     if (whyParts.length > 0) this.setWhy(whyParts.join('; '));
 
-    if (isFirstPlan || !isResumable) {
-      const settings = this.deps.settings();
-      const ranges =
-        isResumable && info.sizeBytes !== null
-          ? planSegments(info.sizeBytes, Math.max(1, this.maxConnections), settings.minSplitBytes)
-          : [{ start: 0, end: info.sizeBytes }];
-      const rows = ranges.map((r, index) => ({ index, start: r.start, end: r.end, writtenBytes: 0, splitFrom: null }));
+    const plan = planLiveSegments(stored, {
+      isResumable,
+      sizeBytes: info.sizeBytes,
+      connections: this.maxConnections,
+      minSplitBytes: this.deps.settings().minSplitBytes,
+    });
+    this.segments = plan.segments;
+    const rows = plan.plannedRows;
+    if (rows) {
       this.deps.fenced(() => repos.segments.replace(this.id, rows));
-      this.segments = rows.map((r) => new LiveSegment(r.index, r.start, r.end, 0, null));
       this.deps.emit({ type: 'segments-planned', jobId: this.id, count: rows.length, sizeBytes: info.sizeBytes });
-    } else {
-      this.segments = stored.map((r) => new LiveSegment(r.index, r.start, r.end, r.writtenBytes, r.splitFrom));
     }
   }
 
@@ -351,10 +327,7 @@ export class JobRun {
 
   private async download(): Promise<void> {
     const settings = this.deps.settings();
-    const checkpointTimer = setInterval(() => {
-      // A periodic checkpoint is skipped while one is still syncing; stops force a fresh one.
-      if (!this.checkpoints.isRunning) void this.checkpoints.run().catch((error) => this.failFromTimer(error));
-    }, settings.checkpointIntervalMs);
+    const stopCheckpoints = this.checkpoints.every(settings.checkpointIntervalMs);
     const monitorTimer = setInterval(() => {
       try {
         this.rateBytesPerSec = this.monitor.tick(this.segments, this.job.finalUrl);
@@ -391,23 +364,15 @@ export class JobRun {
       await this.workers.run();
     } finally {
       this.workers = null;
-      clearInterval(checkpointTimer);
+      stopCheckpoints();
       clearInterval(monitorTimer);
-      for (const s of this.segments) {
-        s.status = s.isDone ? 'done' : 'pending';
-        s.rateBytesPerSec = 0;
-      }
+      settleSegments(this.segments);
       this.rateBytesPerSec = 0;
       await this.checkpoints.run();
     }
     if (this.fatalError) throw this.fatalError;
     if (this.stopReason) throw this.userAbort.signal.reason;
-    const missing = this.segments.find((s) => !s.isDone);
-    if (missing) {
-      throw new DdmError(`Segment #${missing.index} ended early: ${this.job.finalUrl ?? this.job.url}`, {
-        code: 'ERR_NETWORK',
-      });
-    }
+    assertSegmentsDone(this.segments, this.job.finalUrl ?? this.job.url);
   }
 
   /** A signed link expired mid-download: ask the original URL again for a fresh one. */
@@ -460,20 +425,12 @@ export class JobRun {
       },
     });
     await this.closeFile();
-    this.complete();
+    recordCompletion(this.deps, this.id);
   }
 
   private recordFileName(fileName: string): void {
     this.deps.fenced(() => this.deps.repos.jobs.update(this.id, { fileName }));
     this.job = { ...this.job, fileName };
-  }
-
-  private complete(): void {
-    this.deps.fenced(() => {
-      this.deps.repos.jobs.update(this.id, { completedAt: Date.now(), errorCode: null, errorMessage: null });
-      this.deps.repos.live.delete(this.id);
-      this.deps.transition(this.id, 'completed');
-    });
   }
 
   /** Ends a move into place that a crashed run left halfway (see {@link interruptedMoveName}); true when the job is complete. */
@@ -485,7 +442,7 @@ export class JobRun {
     this.deps.log.info('finished a move into place that a previous run left halfway', { fileName: finalName });
     this.deps.transition(this.id, 'downloading', 'finishing an interrupted move into place');
     this.deps.transition(this.id, 'verifying');
-    this.complete();
+    recordCompletion(this.deps, this.id);
     return true;
   }
 }

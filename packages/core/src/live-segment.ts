@@ -5,8 +5,9 @@
  */
 
 import type { SegmentRow } from '@ddm/db';
+import { DdmError } from './errors.ts';
 import type { Mirror } from './mirrors.ts';
-import { pickSplitByRate } from './segment-plan.ts';
+import { pickSplitByRate, planSegments } from './segment-plan.ts';
 import type { SegmentSnapshot, SegmentStatus } from './types.ts';
 
 /** Age from which a connection's rate counts (for splitting and laggard checks). */
@@ -132,4 +133,39 @@ export function claimSegment(segments: LiveSegment[], options: ClaimOptions): Cl
   segments.push(created);
   segments.sort((a, b) => a.start - b.start);
   return { segment: created, split: { from: victim.index, to: newIndex, atByte: split.at } };
+}
+
+/** After the connections of an attempt ended: each segment done or pending again, with no rate. */
+export function settleSegments(segments: readonly LiveSegment[]): void {
+  for (const s of segments) {
+    s.status = s.isDone ? 'done' : 'pending';
+    s.rateBytesPerSec = 0;
+  }
+}
+
+/** @throws DdmError ERR_NETWORK when a segment ended before its end; `url` names the job. */
+export function assertSegmentsDone(segments: readonly LiveSegment[], url: string): void {
+  const missing = segments.find((s) => !s.isDone);
+  if (missing) throw new DdmError(`Segment #${missing.index} ended early: ${url}`, { code: 'ERR_NETWORK' });
+}
+
+/**
+ * The segments an attempt starts from: the stored ones when the job can resume and has a plan,
+ * else a fresh plan (N ranges, or one range without Range support or length) with the rows to
+ * store (null when nothing is to be stored).
+ */
+export function planLiveSegments(
+  stored: readonly Omit<SegmentRow, 'jobId'>[],
+  o: { isResumable: boolean; sizeBytes: number | null; connections: number; minSplitBytes: number },
+): { segments: LiveSegment[]; plannedRows: Omit<SegmentRow, 'jobId'>[] | null } {
+  if (stored.length > 0 && o.isResumable) {
+    const segments = stored.map((r) => new LiveSegment(r.index, r.start, r.end, r.writtenBytes, r.splitFrom));
+    return { segments, plannedRows: null };
+  }
+  const ranges =
+    o.isResumable && o.sizeBytes !== null
+      ? planSegments(o.sizeBytes, Math.max(1, o.connections), o.minSplitBytes)
+      : [{ start: 0, end: o.sizeBytes }];
+  const rows = ranges.map((r, index) => ({ index, start: r.start, end: r.end, writtenBytes: 0, splitFrom: null }));
+  return { segments: rows.map((r) => new LiveSegment(r.index, r.start, r.end, 0, null)), plannedRows: rows };
 }
