@@ -141,7 +141,9 @@ async function runHere(
     // A frame that cannot be read (a busy or failing DB) is skipped: the engine reports the
     // failure itself; a timer must never throw.
     try {
-      const jobs = engine.snapshot().jobs;
+      // A `get` shows and measures its own jobs only: in a DB of 10,000 jobs the full snapshot
+      // would be built for nothing.
+      const jobs = options.jobIds ? engine.jobSnapshots(options.jobIds) : engine.snapshot().jobs;
       stats.observe(jobs);
       printer.update(jobs);
     } catch {}
