@@ -10,6 +10,7 @@ import type {
   JobSnapshot,
   SegmentSnapshot,
 } from '@ddm/core';
+import { jobSnapshot } from '@ddm/core/testing';
 
 export type ControllerMethod = Exclude<keyof EngineController, 'snapshot' | 'subscribe'>;
 
@@ -32,31 +33,12 @@ export function makeSegment(overrides: Partial<SegmentSnapshot> & Pick<SegmentSn
 }
 
 export function makeJob(overrides: Partial<JobSnapshot> & Pick<JobSnapshot, 'id'>): JobSnapshot {
-  const fileName = overrides.fileName ?? `file-${overrides.id}.bin`;
-  return {
-    url: `http://127.0.0.1/${fileName}`,
-    fileName,
-    dir: '/tmp',
-    path: `/tmp/${fileName}`,
-    state: 'downloading',
-    sizeBytes: 1000,
-    doneBytes: 0,
-    rateBytesPerSec: 0,
-    etaSec: null,
-    mirrors: [],
+  return jobSnapshot({
+    fileName: overrides.fileName ?? `file-${overrides.id}.bin`,
     connections: 1,
     maxConnections: 4,
-    limitBytesPerSec: null,
-    priority: 0,
-    errorCode: null,
-    errorMessage: null,
-    why: null,
-    segments: [],
-    segmentCount: overrides.segments?.length ?? 0,
-    createdAt: 0,
-    completedAt: null,
     ...overrides,
-  };
+  });
 }
 
 export function makeSnapshot(jobs: readonly JobSnapshot[], overrides: Partial<EngineSnapshot> = {}): EngineSnapshot {
