@@ -4,29 +4,35 @@
  */
 import { describe, expect, test } from 'bun:test';
 import { openDb, reposFor } from '@ddm/db';
-import { harness } from './testing/engine-test-kit.ts';
+import { type Harness, harness } from './testing/engine-test-kit.ts';
 import { generatedBody, startTestServer, waitFor } from './testing/index.ts';
 
 const MiB = 1024 * 1024;
+
+/** `count` paused jobs, each with one segment of 100 bytes of which `i % 100` are written. */
+function addPausedJobs(repos: Harness['repos'], dir: string, count: number, prefix: string): number[] {
+  const ids: number[] = [];
+  repos.db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const job = repos.jobs.insert({
+        url: `http://127.0.0.1:9/${prefix}${i}`,
+        dir,
+        fileName: `${prefix}${i}`,
+        connections: 2,
+        state: 'paused',
+      });
+      repos.segments.replace(job.id, [{ index: 0, start: 0, end: 100, writtenBytes: i % 100, splitFrom: null }]);
+      ids.push(job.id);
+    }
+  })();
+  return ids;
+}
 
 describe('Engine.snapshot with many stored jobs', () => {
   test('reads idle jobs and their segments once; later snapshots re-read only changed rows', async () => {
     await using h = harness();
     const { repos, engine } = h;
-    const ids: number[] = [];
-    repos.db.transaction(() => {
-      for (let i = 0; i < 200; i++) {
-        const job = repos.jobs.insert({
-          url: `http://127.0.0.1:9/f${i}`,
-          dir: h.dir,
-          fileName: `f${i}`,
-          connections: 2,
-          state: 'paused',
-        });
-        repos.segments.replace(job.id, [{ index: 0, start: 0, end: 100, writtenBytes: i % 100, splitFrom: null }]);
-        ids.push(job.id);
-      }
-    })();
+    const ids = addPausedJobs(repos, h.dir, 200, 'f');
     const calls = { list: 0, listAll: 0, jobsGet: 0, summaries: 0, versions: 0 };
     const count = <T extends object, K extends keyof T & keyof typeof calls>(target: T, name: K) => {
       const original = target[name] as (...args: unknown[]) => unknown;
@@ -183,20 +189,7 @@ describe('Engine.jobSnapshots: a command that runs one job reads that job only',
   test('with 2,000 stored jobs, the snapshot of one reads one row and its segments, nothing of the rest', async () => {
     await using h = harness();
     const { repos, engine } = h;
-    const ids: number[] = [];
-    repos.db.transaction(() => {
-      for (let i = 0; i < 2000; i++) {
-        const job = repos.jobs.insert({
-          url: `http://127.0.0.1:9/g${i}`,
-          dir: h.dir,
-          fileName: `g${i}`,
-          connections: 2,
-          state: 'paused',
-        });
-        repos.segments.replace(job.id, [{ index: 0, start: 0, end: 100, writtenBytes: i % 100, splitFrom: null }]);
-        ids.push(job.id);
-      }
-    })();
+    const ids = addPausedJobs(repos, h.dir, 2000, 'g');
     const calls = { summaries: 0, versions: 0, list: 0 };
     for (const [target, name] of [
       [repos.jobs, 'summaries'],
