@@ -60,7 +60,12 @@ describe('ddm demo', () => {
       if (work === undefined || !existsSync(join(tmp, work, 'downloads'))) return [];
       return readdirSync(join(tmp, work, 'downloads'));
     };
-    await waitFor(() => downloads().length > 0, { timeoutMs: 15_000, what: 'downloads under way in TMPDIR' });
+    // A .part, not any entry: adding a job briefly creates the folder's write-test file, before the
+    // engine (and its signal handling) runs.
+    await waitFor(() => downloads().some((name) => name.endsWith('.part')), {
+      timeoutMs: 15_000,
+      what: 'downloads under way in TMPDIR',
+    });
     proc.kill('SIGINT');
     expect(await proc.exited).toBe(130);
     expect(await new Response(proc.stdout).text()).toContain('Demo stopped before its downloads finished');
